@@ -1,0 +1,1 @@
+"""Scrapy project that turns news-aggregator pages and feeds into Hexo posts."""

@@ -1,0 +1,133 @@
+"""The ``crawler`` command: run the configured sources and say what came of it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.config import Config, ConfigError, load_config
+
+EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crawler",
+        description="Turn news-aggregator pages and feeds into Hexo posts in the seed format.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="crawl the configured sources and write their posts",
+        description="Crawl the chosen sources (all by default) in one Scrapy process and write their "
+        "posts to DIR/posts/. Exit status: 0 when every source was fetched and every article "
+        "written, 1 when something failed (see the summary), 2 for a configuration error.",
+    )
+    run.add_argument("--config", default="sources.toml", metavar="FILE",
+                     help="sources file (TOML) to read (default: %(default)s)")
+    run.add_argument("--data", default="data", metavar="DIR",
+                     help="output folder: posts go to DIR/posts/ (default: %(default)s)")
+    run.add_argument("--source", action="append", default=[], metavar="NAME",
+                     help="crawl only this source; repeat for several (default: all)")
+    run.add_argument("--no-images", action="store_true",
+                     help="do not mirror images; posts keep their remote image URLs")
+    run.add_argument("--log-level", default="WARNING",
+                     choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                     help="Scrapy log level on stderr (default: %(default)s)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return run(args)
+    return EXIT_CONFIG  # pragma: no cover - argparse rejects unknown commands
+
+
+@dataclass
+class SourceOutcome:
+    name: str
+    stats: dict
+
+    def get(self, key: str) -> int:
+        return int(self.stats.get(key, 0) or 0)
+
+    @property
+    def fetched(self) -> bool:
+        return self.get("source/pages") > 0 and self.get("source/failed") == 0
+
+    @property
+    def failures(self) -> int:
+        return self.get("source/failed") + self.get("articles/failed") + self.get("articles/skipped") + self.get("posts/failed")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        names = args.source or [s.name for s in config.sources]
+        sources = [config.source(name) for name in names]
+    except ConfigError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    settings = _settings(config, args)
+    from scrapy.crawler import CrawlerProcess
+
+    process = CrawlerProcess(settings)
+    crawlers = []
+    for source in sources:
+        crawler = process.create_crawler(process.spider_loader.load(source.spider))
+        process.crawl(crawler, source=source.name)
+        crawlers.append((source.name, crawler))
+    process.start()
+
+    outcomes = [SourceOutcome(name, dict(crawler.stats.get_stats() if crawler.stats else {})) for name, crawler in crawlers]
+    print_summary(outcomes, Path(args.data))
+    ok = all(o.fetched and o.failures == 0 for o in outcomes)
+    return EXIT_OK if ok else EXIT_FAILURES
+
+
+def _settings(config: Config, args: argparse.Namespace):
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    settings.setdict(config.settings, priority="project")
+    settings.set("SOURCES_FILE", str(Path(args.config).resolve()), priority="cmdline")
+    settings.set("DATA_DIR", str(Path(args.data).resolve()), priority="cmdline")
+    settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
+    if args.no_images:
+        settings.set("IMAGES_ENABLED", False, priority="cmdline")
+    return settings
+
+
+def print_summary(outcomes: list[SourceOutcome], data_dir: Path) -> None:
+    columns = ("pages", "listed", "created", "updated", "unchanged", "failed")
+    rows = []
+    for o in outcomes:
+        rows.append((
+            o.name,
+            o.get("source/pages"),
+            o.get("articles/listed"),
+            o.get("posts/created"),
+            o.get("posts/updated"),
+            o.get("posts/unchanged"),
+            o.failures,
+            "ok" if o.fetched else "NOT FETCHED",
+        ))
+    width = max([len("source")] + [len(r[0]) for r in rows])
+    print(f"{'source':<{width}}  " + "  ".join(f"{c:>9}" for c in columns))
+    for row in rows:
+        print(f"{row[0]:<{width}}  " + "  ".join(f"{v:>9}" for v in row[1:7]) + f"  {row[7]}")
+    written = sum(o.get("posts/created") + o.get("posts/updated") for o in outcomes)
+    failed_sources = [o.name for o in outcomes if not o.fetched]
+    failures = sum(o.failures for o in outcomes)
+    print(f"{len(outcomes)} sources, {written} posts written to {data_dir / 'posts'}, "
+          f"{failures} failures" + (f"; not fetched: {', '.join(failed_sources)}" if failed_sources else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

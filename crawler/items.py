@@ -1,0 +1,42 @@
+"""The one item type every spider yields.
+
+Spiders only report what the source said; everything that makes a post out of it (clean-up,
+image rules, the front matter) happens in the pipelines, so both spiders feed exactly the same
+steps. Pipelines read and fill the item through ItemAdapter, as Scrapy's media pipelines do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Article:
+    """One article as a source delivered it.
+
+    ``body`` is the article's HTML exactly as the source sent it (the feed item's description
+    text, or the inner HTML of the page's content element): the post format promises to keep
+    those characters, so nothing upstream may re-serialise it.
+    """
+
+    source: str
+    """Name of the configured source that produced the article."""
+    title: str
+    link: str
+    """Absolute URL of the article page; also the base for relative links in ``body``."""
+    body: str
+    categories: list[str]
+    guid: str | None = None
+    published: datetime | None = None
+    """Timezone-aware publication time, if the source gave one."""
+    author: str | None = None
+    """The article's own author (list API nickname, feed author): kept, not written to the post."""
+    post_author: str | None = None
+    """The post's ``author`` field when the source configures one (default: ``categories[1]``)."""
+
+    # Filled by the pipelines.
+    headimg: str | None = None
+    image_urls: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)
+    post_path: str | None = None

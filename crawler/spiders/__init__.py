@@ -1,0 +1,1 @@
+"""One spider per source shape: ``qutoutiao`` (list API + article pages) and ``feed``."""

@@ -1,0 +1,1 @@
+"""Item pipelines, one step each: body rules, (images,) post files."""

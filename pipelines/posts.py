@@ -1,0 +1,84 @@
+"""Last step: render each article in the seed format and write it, atomically, once.
+
+The state store decides the file (the same article always gets the same one) and keeps the
+first-seen time that stands in for a missing date; a post whose bytes did not change is not
+rewritten, so its modification time tells publishers nothing changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+from itemadapter import ItemAdapter
+
+from crawler import postformat
+from crawler.files import read_bytes_or_none, write_atomic
+from crawler.state import StateStore, article_key
+
+
+class PostWriterPipeline:
+    def __init__(self, data_dir: Path, clean_titles: bool, stats) -> None:
+        self.data_dir = data_dir
+        self.posts_dir = data_dir / "posts"
+        self.clean_titles = clean_titles
+        self.stats = stats
+        self.state: StateStore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        return cls(
+            data_dir=Path(settings.get("DATA_DIR", "data")),
+            clean_titles=settings.getbool("CLEAN_TITLES", True),
+            stats=crawler.stats,
+        )
+
+    def open_spider(self):
+        self.state = StateStore(self.data_dir / "state.sqlite3")
+
+    def close_spider(self):
+        if self.state is not None:
+            self.state.close()
+
+    def process_item(self, item):
+        adapter = ItemAdapter(item)
+        now = datetime.now(timezone.utc)
+        key = article_key(adapter.get("guid"), adapter["link"])
+        known = self.state.article(key)
+
+        title = adapter["title"]
+        if self.clean_titles:
+            title = postformat.clean_title(title)
+        published = adapter.get("published") or (known.first_seen if known else now)
+        post = postformat.Post(
+            title=title,
+            categories=tuple(adapter["categories"]),
+            headimg=adapter["headimg"],
+            author=adapter.get("post_author") or adapter["categories"][min(1, len(adapter["categories"]) - 1)],
+            date=postformat.format_date(published),
+            body=adapter["body"],
+        )
+        data = postformat.render(post).encode("utf-8")
+        relpath = known.path if known else self._free_path(key, post)
+        path = self.posts_dir / relpath
+
+        old = read_bytes_or_none(path)
+        if old == data:
+            outcome = "unchanged"
+        else:
+            write_atomic(path, data)
+            outcome = "created" if old is None else "updated"
+        self.state.record(key, relpath, hashlib.sha256(data).hexdigest(), adapter["source"], now)
+        self.stats.inc_value(f"posts/{outcome}")
+        adapter["post_path"] = relpath
+        return item
+
+    def _free_path(self, key: str, post: postformat.Post) -> str:
+        """The original's file name, unless another article already has it."""
+        relpath = postformat.post_relpath(post.categories, post.title).as_posix()
+        owner = self.state.path_owner(relpath)
+        if owner is None or owner == key:
+            return relpath
+        return postformat.post_relpath(post.categories, post.title, postformat.name_suffix(key)).as_posix()

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.loopback import LoopbackServer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def server():
+    srv = LoopbackServer().start()
+    yield srv
+    srv.stop()
+
+
+@dataclass
+class CrawlResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    data: Path
+
+    def posts(self) -> dict[str, str]:
+        """Every post written, by path relative to DIR/posts."""
+        root = self.data / "posts"
+        return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.md"))}
+
+
+def run_crawler(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def crawl(tmp_path):
+    """Write a sources file and run ``crawler run`` on it; returns a CrawlResult."""
+
+    def _crawl(config: str, *args: str, data: Path | None = None) -> CrawlResult:
+        config_path = tmp_path / "sources.toml"
+        config_path.write_text(config, encoding="utf-8")
+        data = data or tmp_path / "data"
+        proc = run_crawler("run", "--config", str(config_path), "--data", str(data), "--no-images", *args)
+        return CrawlResult(proc.returncode, proc.stdout, proc.stderr, data)
+
+    return _crawl

@@ -1,0 +1,78 @@
+"""A small configurable HTTP server on 127.0.0.1 for tests.
+
+Each route answers with a fixed status, headers and body; ``{BASE}`` in a body becomes the
+server's own base URL, so fixtures can link to each other. Every request is logged, so a test
+can check what was fetched (or that nothing was).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Route:
+    body: bytes | str = b""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class LoopbackServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                server._answer(self, head=False)
+
+            def do_HEAD(self):
+                server._answer(self, head=True)
+
+            def log_message(self, *args):
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def start(self) -> "LoopbackServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def add(self, path: str, body: bytes | str = b"", **kwargs) -> None:
+        """Serve ``body`` at ``path`` (the path may include a query string)."""
+        self.routes[path] = Route(body, **kwargs)
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [path for _, path, _ in self.requests]
+
+    def _answer(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
+        with self._lock:
+            self.requests.append((handler.command, handler.path, dict(handler.headers)))
+        route = self.routes.get(handler.path) or self.routes.get(handler.path.split("?", 1)[0])
+        if route is None:
+            route = Route(b"not found", status=404, content_type="text/plain")
+        body = route.body.encode("utf-8") if isinstance(route.body, str) else route.body
+        body = body.replace(b"{BASE}", self.base_url.encode())
+        handler.send_response(route.status)
+        handler.send_header("Content-Type", route.content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        for name, value in route.headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        if not head:
+            handler.wfile.write(body)
