@@ -37,6 +37,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="WARNING",
                      choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                      help="Scrapy log level on stderr (default: %(default)s)")
+    demo = commands.add_parser(
+        "demo",
+        help="serve the bundled demo aggregator on 127.0.0.1 and crawl it",
+        description="Start the bundled demo aggregator (list API, article pages, RSS/Atom feeds, "
+        "images) on 127.0.0.1, write its sources file to DIR/demo-sources.toml and run every "
+        "demo source into DIR/posts/. Fixed ports keep the posts' URLs, and so the posts, the "
+        "same from one demo run to the next.",
+    )
+    demo.add_argument("--data", default="data", metavar="DIR", help="output folder (default: %(default)s)")
+    demo.add_argument("--port", type=int, default=8750, help="HTTP port of the demo aggregator (default: %(default)s)")
+    demo.add_argument("--tls-port", type=int, default=8751,
+                      help="HTTPS port of the demo aggregator (default: %(default)s)")
+    demo.add_argument("--no-images", action="store_true", help="do not mirror images")
+    demo.add_argument("--log-level", default="WARNING",
+                      choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                      help="Scrapy log level on stderr (default: %(default)s)")
     return parser
 
 
@@ -44,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "demo":
+        return demo(args)
     return EXIT_CONFIG  # pragma: no cover - argparse rejects unknown commands
 
 
@@ -88,6 +106,27 @@ def run(args: argparse.Namespace) -> int:
     print_summary(outcomes, Path(args.data))
     ok = all(o.fetched and o.failures == 0 for o in outcomes)
     return EXIT_OK if ok else EXIT_FAILURES
+
+
+def demo(args: argparse.Namespace) -> int:
+    from crawler.demo.config import write_sources
+    from crawler.demo.server import start
+
+    try:
+        server = start(port=args.port, tls_port=args.tls_port)
+    except OSError as exc:
+        print(f"crawler: cannot serve the demo on 127.0.0.1:{args.port}/{args.tls_port}: {exc.strerror} "
+              "(choose others with --port and --tls-port)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        data = Path(args.data)
+        data.mkdir(parents=True, exist_ok=True)
+        config = write_sources(data / "demo-sources.toml", server.base_url)
+        print(f"demo aggregator on {server.base_url} (and {server.tls_base_url}); sources in {config}")
+        args.config, args.source = str(config), []
+        return run(args)
+    finally:
+        server.stop()
 
 
 def _settings(config: Config, args: argparse.Namespace):
