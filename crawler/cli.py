@@ -8,7 +8,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from datetime import datetime, timezone
+
 from crawler.config import Config, ConfigError, load_config
+from crawler.report import SourceRecorder, read_latest, write_report
+from crawler.state import StateStore
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
 
@@ -53,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log-level", default="WARNING",
                       choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                       help="Scrapy log level on stderr (default: %(default)s)")
+    images_cmd = commands.add_parser(
+        "images",
+        help="what the image mirror did in the last run, and what it holds",
+        description="Print, for the last run, how many images were mirrored, reused and failed "
+        "(with each failure's post and reason), and the images and bytes in the store.",
+    )
+    images_cmd.add_argument("--data", default="data", metavar="DIR", help="output folder (default: %(default)s)")
     return parser
 
 
@@ -62,13 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     if args.command == "demo":
         return demo(args)
+    if args.command == "images":
+        return images(args)
     return EXIT_CONFIG  # pragma: no cover - argparse rejects unknown commands
 
 
 @dataclass
 class SourceOutcome:
+    """One source's result: Scrapy's stats plus what the recorder saw."""
+
     name: str
     stats: dict
+    recorder: SourceRecorder
 
     def get(self, key: str) -> int:
         return int(self.stats.get(key, 0) or 0)
@@ -79,7 +95,23 @@ class SourceOutcome:
 
     @property
     def failures(self) -> int:
-        return self.get("source/failed") + self.get("articles/failed") + self.get("articles/skipped") + self.get("posts/failed")
+        """Articles or pages lost this run (image failures do not lose their post)."""
+        return len(self.recorder.failures)
+
+    def as_report(self) -> dict:
+        return {
+            "name": self.name,
+            "fetched": self.fetched,
+            "pages": self.get("source/pages"),
+            "requests": self.get("downloader/request_count"),
+            "items": self.get("item_scraped_count"),
+            "posts": {k: self.get(f"posts/{k}") for k in ("created", "updated", "unchanged")},
+            "images": {k: self.get(f"images/{k}") for k in ("mirrored", "reused", "failed", "bytes")},
+            "failures": self.recorder.failures,
+            "image_failures": self.recorder.image_failures,
+            "created": self.recorder.created,
+            "updated": self.recorder.updated,
+        }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(config, args)
     from scrapy.crawler import CrawlerProcess
 
+    started = datetime.now(timezone.utc)
     process = CrawlerProcess(settings)
     crawlers = []
     for source in sources:
@@ -102,10 +135,74 @@ def run(args: argparse.Namespace) -> int:
         crawlers.append((source.name, crawler))
     process.start()
 
-    outcomes = [SourceOutcome(name, dict(crawler.stats.get_stats() if crawler.stats else {})) for name, crawler in crawlers]
-    print_summary(outcomes, Path(args.data))
+    outcomes = [
+        SourceOutcome(name, dict(crawler.stats.get_stats()), crawler.get_extension(SourceRecorder))
+        for name, crawler in crawlers
+    ]
+    data_dir = Path(args.data)
+    report = write_report(data_dir, started, datetime.now(timezone.utc), [o.as_report() for o in outcomes])
+    print_summary(outcomes, data_dir, report)
     ok = all(o.fetched and o.failures == 0 for o in outcomes)
     return EXIT_OK if ok else EXIT_FAILURES
+
+
+def print_summary(outcomes: list[SourceOutcome], data_dir: Path, report: Path) -> None:
+    columns = ("pages", "listed", "created", "updated", "unchanged", "failed", "images", "img-fail")
+    rows = []
+    for o in outcomes:
+        values = (
+            o.get("source/pages"), o.get("articles/listed"), o.get("posts/created"), o.get("posts/updated"),
+            o.get("posts/unchanged"), o.failures, o.get("images/mirrored") + o.get("images/reused"),
+            o.get("images/failed"),
+        )
+        rows.append((o.name, values, "ok" if o.fetched else "NOT FETCHED"))
+    width = max([len("source")] + [len(name) for name, _, _ in rows])
+    print(f"{'source':<{width}}  " + "  ".join(f"{c:>9}" for c in columns))
+    for name, values, status in rows:
+        print(f"{name:<{width}}  " + "  ".join(f"{v:>9}" for v in values) + f"  {status}")
+    written = sum(o.get("posts/created") + o.get("posts/updated") for o in outcomes)
+    failures = sum(o.failures for o in outcomes)
+    images_failed = sum(o.get("images/failed") for o in outcomes)
+    not_fetched = [o.name for o in outcomes if not o.fetched]
+    line = f"{len(outcomes)} sources, {written} posts written to {data_dir / 'posts'}, {failures} failures"
+    if images_failed:
+        line += f", {images_failed} images not mirrored (their posts keep the remote URL)"
+    if not_fetched:
+        line += f"; not fetched: {', '.join(not_fetched)}"
+    print(line)
+    print(f"report: {report}")
+
+
+def images(args: argparse.Namespace) -> int:
+    """What the image mirror did in the last run, and what it holds."""
+    data_dir = Path(args.data)
+    report = read_latest(data_dir)
+    if report is None:
+        print(f"crawler: no run report in {data_dir / 'runs'} yet: run crawler run first", file=sys.stderr)
+        return EXIT_FAILURES
+    totals = {k: sum(s["images"][k] for s in report["sources"]) for k in ("mirrored", "reused", "failed", "bytes")}
+    state_path = data_dir / "state.sqlite3"
+    stored, stored_bytes = (0, 0)
+    if state_path.exists():
+        state = StateStore(state_path)
+        stored, stored_bytes = state.image_totals()
+        state.close()
+    print(f"last run ({report['started']} to {report['finished']}):")
+    print(f"  mirrored {totals['mirrored']} ({_size(totals['bytes'])}), reused {totals['reused']}, "
+          f"failed {totals['failed']}")
+    print(f"store: {stored} images, {_size(stored_bytes)}")
+    failures = [f for s in report["sources"] for f in s["image_failures"]]
+    for failure in failures:
+        print(f"  failed: {failure['url']} in {failure['post']}: {failure['reason']}")
+    return EXIT_OK
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -141,31 +238,6 @@ def _settings(config: Config, args: argparse.Namespace):
     if args.no_images:
         settings.set("IMAGES_ENABLED", False, priority="cmdline")
     return settings
-
-
-def print_summary(outcomes: list[SourceOutcome], data_dir: Path) -> None:
-    columns = ("pages", "listed", "created", "updated", "unchanged", "failed")
-    rows = []
-    for o in outcomes:
-        rows.append((
-            o.name,
-            o.get("source/pages"),
-            o.get("articles/listed"),
-            o.get("posts/created"),
-            o.get("posts/updated"),
-            o.get("posts/unchanged"),
-            o.failures,
-            "ok" if o.fetched else "NOT FETCHED",
-        ))
-    width = max([len("source")] + [len(r[0]) for r in rows])
-    print(f"{'source':<{width}}  " + "  ".join(f"{c:>9}" for c in columns))
-    for row in rows:
-        print(f"{row[0]:<{width}}  " + "  ".join(f"{v:>9}" for v in row[1:7]) + f"  {row[7]}")
-    written = sum(o.get("posts/created") + o.get("posts/updated") for o in outcomes)
-    failed_sources = [o.name for o in outcomes if not o.fetched]
-    failures = sum(o.failures for o in outcomes)
-    print(f"{len(outcomes)} sources, {written} posts written to {data_dir / 'posts'}, "
-          f"{failures} failures" + (f"; not fetched: {', '.join(failed_sources)}" if failed_sources else ""))
 
 
 if __name__ == "__main__":

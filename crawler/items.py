@@ -37,6 +37,13 @@ class Article:
 
     # Filled by the pipelines.
     headimg: str | None = None
+    thumbnail: str | None = None
     image_urls: list[str] = field(default_factory=list)
+    """Every ``<img src>`` of the body after the body rules, as the post writes it."""
     images: list[dict] = field(default_factory=list)
+    """Mirrored images: ``{"url": as in the post, "path": in the store, "thumb": thumbnail}``."""
+    image_failures: list[dict] = field(default_factory=list)
+    """Images that could not be mirrored: ``{"url", "reason"}``; the post keeps their URLs."""
     post_path: str | None = None
+    post_outcome: str | None = None
+    """``created``, ``updated`` or ``unchanged``: what writing the post did."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import PurePosixPath
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 import yaml
 
@@ -53,6 +53,8 @@ class Post:
     author: str
     date: str
     body: str
+    thumbnail: str | None = None
+    """Defaults to ``headimg``, as in the original; a mirrored thumbnail when links are local."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,24 @@ def _usable_src(value: str | None) -> bool:
     return bool(value) and not value.startswith(("data:", "about:"))
 
 
+def unwrap_proxy(url: str, proxy: str | None) -> str:
+    """The original URL behind an image-proxy URL (``PROXY + http://origin/…``)."""
+    if proxy and url.startswith(proxy):
+        inner = url[len(proxy):]
+        return unquote(inner) if re.match(r"^https?%3A", inner, re.IGNORECASE) else inner
+    return url
+
+
+def replace_image_srcs(html: str, replacements: dict[str, str]) -> str:
+    """Point each ``<img src>`` found in ``replacements`` (by its decoded value) elsewhere."""
+    edits = []
+    for tag in htmlsource.start_tags(html, "img"):
+        src = tag.get("src")
+        if src is not None and src.value in replacements:
+            edits.append((src.value_start, src.value_end, htmlsource.attribute_value(replacements[src.value])))
+    return htmlsource.splice(html, edits)
+
+
 def first_image(body: Body, link: str, fallback: str = DEFAULT_HEADIMG_FALLBACK) -> str:
     """``headimg``: the first image's ``src`` after the body rules, else the stable fallback."""
     return body.image_srcs[0] if body.image_srcs else headimg_fallback(link, fallback)
@@ -256,7 +276,7 @@ def render(post: Post) -> str:
         "author: " + yaml_scalar(escape_braces(post.author), ("plain", "single")),
         "comments: false",
         "date: " + yaml_scalar(post.date, ("plain", "single")),
-        "thumbnail: " + yaml_scalar(escape_braces(post.headimg), ("single",)),
+        "thumbnail: " + yaml_scalar(escape_braces(post.thumbnail or post.headimg), ("single",)),
         "---",
         "",
         "<div>   ",

@@ -19,8 +19,14 @@ TELNETCONSOLE_ENABLED = False  # a scheduled run needs no listening port
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
+EXTENSIONS = {
+    "crawler.report.SourceRecorder": 0,
+}
+
 ITEM_PIPELINES = {
     "pipelines.bodies.BodyRulesPipeline": 100,
+    "pipelines.images.MirrorImagesPipeline": 300,
+    "pipelines.imagelinks.LocalImageLinksPipeline": 400,
     "pipelines.posts.PostWriterPipeline": 800,
 }
 
@@ -35,3 +41,29 @@ CLEAN_TITLES = True
 """Replace ``: / \\ ? * “ ” < > | [ ]`` in titles with ``_``, as the original did."""
 HEADIMG_FALLBACK = "https://picsum.photos/400/300?random={n}"
 """``headimg`` of a post without images; ``{n}`` is 0–10000, stable per article."""
+
+# --- images (pipelines/images.py) ---------------------------------------------------------------
+IMAGES_ENABLED = True
+"""False (``--no-images``) mirrors nothing and fetches no image."""
+IMAGES_STORE = None
+"""Where images go; default ``DATA_DIR/images``. Any store FilesPipeline knows (s3://, gs://, ftp://)."""
+IMAGE_FETCH = "origin"
+"""``origin``: fetch the URL behind the image proxy, with the article page as Referer;
+``proxy``: fetch the proxied URL as the post writes it."""
+IMAGE_REFERER = "page"
+"""Referer sent for images: ``page`` (the article), ``origin`` (the article's site) or ``none``.
+A 403 is retried once with the other kind (page/origin <-> none)."""
+IMAGE_HOST_POLICIES = {}
+"""Per image host: ``{"cdn.example.com": {"referer": "none", "user_agent": "…"}}``;
+a key starting with ``.`` matches every subdomain."""
+IMAGE_LINKS = "remote"
+"""``remote``: posts keep the seed format's URLs; ``local``: posts point at the mirrored files."""
+IMAGE_LINKS_PREFIX = "/images/"
+IMAGES_EXPIRES = 90
+"""Days before a stored image is fetched again."""
+IMAGES_RETRY_FAILED_HOURS = 24
+"""Hours before an image that failed for good (404, not an image, too large) is tried again;
+network errors and 5xx answers are retried on the next run."""
+IMAGES_MAX_BYTES = 20 * 1024 * 1024
+IMAGES_MAX_PIXELS = 40_000_000
+IMAGES_THUMB_SIZE = [400, 300]

@@ -24,6 +24,15 @@ CREATE TABLE IF NOT EXISTS articles (
     first_seen TEXT NOT NULL,
     last_seen  TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS images (
+    url        TEXT PRIMARY KEY,  -- the image's original URL (proxy prefix removed)
+    path       TEXT,              -- in the image store; NULL while it has never been stored
+    thumb      TEXT,
+    checksum   TEXT,
+    size       INTEGER,
+    error      TEXT,              -- why the last attempt failed for good; NULL when stored
+    checked_at TEXT NOT NULL
+);
 """
 
 
@@ -42,6 +51,17 @@ class ArticleRecord:
     source: str
     first_seen: datetime
     last_seen: datetime
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    url: str
+    path: str | None
+    thumb: str | None
+    checksum: str | None
+    size: int | None
+    error: str | None
+    checked_at: datetime
 
 
 class StateStore:
@@ -76,3 +96,30 @@ class StateStore:
             " source = excluded.source, last_seen = excluded.last_seen",
             (key, path, hash, source, stamp, stamp),
         )
+
+    def image(self, url: str) -> ImageRecord | None:
+        row = self._db.execute(
+            "SELECT url, path, thumb, checksum, size, error, checked_at FROM images WHERE url = ?", (url,)
+        ).fetchone()
+        return None if row is None else ImageRecord(*row[:6], datetime.fromisoformat(row[6]))
+
+    def record_image(self, url: str, path: str, thumb: str, checksum: str, size: int, when: datetime) -> None:
+        """Remember a stored image (call only once its files are in the store)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO images (url, path, thumb, checksum, size, error, checked_at)"
+            " VALUES (?, ?, ?, ?, ?, NULL, ?)",
+            (url, path, thumb, checksum, size, when.astimezone(timezone.utc).isoformat()),
+        )
+
+    def record_image_failure(self, url: str, error: str, when: datetime) -> None:
+        """Remember that an image cannot be had (not an image, 404…), keeping any older copy."""
+        self._db.execute(
+            "INSERT INTO images (url, error, checked_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(url) DO UPDATE SET error = excluded.error, checked_at = excluded.checked_at",
+            (url, error, when.astimezone(timezone.utc).isoformat()),
+        )
+
+    def image_totals(self) -> tuple[int, int]:
+        """How many images are stored, and their bytes."""
+        count, size = self._db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM images WHERE path IS NOT NULL").fetchone()
+        return count, size

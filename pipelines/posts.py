@@ -59,6 +59,7 @@ class PostWriterPipeline:
             author=adapter.get("post_author") or adapter["categories"][min(1, len(adapter["categories"]) - 1)],
             date=postformat.format_date(published),
             body=adapter["body"],
+            thumbnail=adapter.get("thumbnail"),
         )
         data = postformat.render(post).encode("utf-8")
         relpath = known.path if known else self._free_path(key, post)
@@ -73,6 +74,7 @@ class PostWriterPipeline:
         self.state.record(key, relpath, hashlib.sha256(data).hexdigest(), adapter["source"], now)
         self.stats.inc_value(f"posts/{outcome}")
         adapter["post_path"] = relpath
+        adapter["post_outcome"] = outcome
         return item
 
     def _free_path(self, key: str, post: postformat.Post) -> str:

@@ -42,11 +42,12 @@ def run_crawler(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subproces
 def crawl(tmp_path):
     """Write a sources file and run ``crawler run`` on it; returns a CrawlResult."""
 
-    def _crawl(config: str, *args: str, data: Path | None = None) -> CrawlResult:
+    def _crawl(config: str, *args: str, data: Path | None = None, images: bool = False) -> CrawlResult:
         config_path = tmp_path / "sources.toml"
         config_path.write_text(config, encoding="utf-8")
         data = data or tmp_path / "data"
-        proc = run_crawler("run", "--config", str(config_path), "--data", str(data), "--no-images", *args)
+        flags = [] if images else ["--no-images"]
+        proc = run_crawler("run", "--config", str(config_path), "--data", str(data), *flags, *args)
         return CrawlResult(proc.returncode, proc.stdout, proc.stderr, data)
 
     return _crawl

@@ -8,6 +8,7 @@ can check what was fetched (or that nothing was).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,6 +19,8 @@ class Route:
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    when: Callable[[dict[str, str]], bool] | None = None
+    """A condition on the request headers; when it is false the answer is 403."""
 
 
 class LoopbackServer:
@@ -60,12 +63,19 @@ class LoopbackServer:
         with self._lock:
             return [path for _, path, _ in self.requests]
 
+    def headers_of(self, path: str) -> list[dict[str, str]]:
+        """The headers of every request made for ``path``."""
+        with self._lock:
+            return [headers for _, p, headers in self.requests if p == path]
+
     def _answer(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
         with self._lock:
             self.requests.append((handler.command, handler.path, dict(handler.headers)))
         route = self.routes.get(handler.path) or self.routes.get(handler.path.split("?", 1)[0])
         if route is None:
             route = Route(b"not found", status=404, content_type="text/plain")
+        elif route.when is not None and not route.when(dict(handler.headers)):
+            route = Route(b"forbidden", status=403, content_type="text/plain")
         body = route.body.encode("utf-8") if isinstance(route.body, str) else route.body
         body = body.replace(b"{BASE}", self.base_url.encode())
         handler.send_response(route.status)

@@ -1,10 +1,13 @@
-"""`crawler demo`: the bundled aggregator crawled end to end, twice."""
+"""`crawler demo`: the bundled aggregator crawled end to end, twice, images included."""
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 
 import frontmatter
+from PIL import Image
 
 from tests.conftest import run_crawler
 
@@ -15,19 +18,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_demo_writes_posts_of_both_shapes_and_a_rerun_changes_nothing(tmp_path):
+def test_demo_mirrors_images_and_a_rerun_fetches_and_writes_nothing(tmp_path):
     ports = ["--port", str(free_port()), "--tls-port", str(free_port())]
-    first = run_crawler("demo", "--data", str(tmp_path), "--no-images", *ports)
+    first = run_crawler("demo", "--data", str(tmp_path), *ports)
     assert first.returncode == 0, first.stdout + first.stderr
     posts = sorted((tmp_path / "posts").rglob("*.md"))
     assert len(posts) >= 30
     categories = {tuple(frontmatter.load(p)["categories"]) for p in posts}
-    assert len(categories) >= 3
-    sites = {c[1] for c in categories}
-    assert len(sites) == 2  # the list-API site and the feed site
-    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in posts}
+    assert len(categories) >= 3 and len({c[1] for c in categories}) == 2  # list-API site and feed site
 
-    second = run_crawler("demo", "--data", str(tmp_path), "--no-images", *ports)
+    local = 0
+    for post in posts:
+        text = post.read_text(encoding="utf-8")
+        for ref in re.findall(r'<img src="(/images/[^"]+)"', text) + re.findall(r"^(?:headimg|thumbnail): '(/images/[^']+)'", text, re.M):
+            Image.open(tmp_path / "images" / ref[len("/images/"):]).load()
+            local += 1
+    assert local > 60
+
+    report = json.loads((tmp_path / "runs" / "latest.json").read_text(encoding="utf-8"))
+    failed = {f["url"].rsplit("/", 1)[1]: f for s in report["sources"] for f in s["image_failures"]}
+    assert set(failed) == {"missing.jpg", "fake.jpg", "truncated.jpg"}
+    for failure in failed.values():
+        assert (tmp_path / "posts" / failure["post"]).exists()
+    assert "3 images not mirrored" in first.stdout
+
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in posts}
+    second = run_crawler("demo", "--data", str(tmp_path), *ports)
     assert second.returncode == 0
     assert sorted((tmp_path / "posts").rglob("*.md")) == posts
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in posts} == before
+    report = json.loads((tmp_path / "runs" / "latest.json").read_text(encoding="utf-8"))
+    for source in report["sources"]:
+        assert source["images"]["mirrored"] == 0
+        # only the list pages or the feed, and article pages: no image request at all
+        articles = source["items"] if "toutiao" in source["name"] else 0
+        assert source["requests"] == source["pages"] + articles
+    assert report["created"] == [] and report["updated"] == []

@@ -30,7 +30,14 @@ def write_sources(path: str | Path, base_url: str) -> Path:
 
 def sources_toml(base_url: str) -> str:
     urls = Urls(base_url.rstrip("/"), tls_base="")
-    tables = [f"[settings]\nIMAGE_PROXY = {_string(urls.base + '/proxy/?')}\n"]
+    settings = {
+        "IMAGE_PROXY": urls.base + "/proxy/?",
+        # Mirror images and point posts at the copies, as a site that serves its own would.
+        "IMAGE_LINKS": "local",
+        # The demo runs offline: the post without images falls back to one of the demo's own.
+        "HEADIMG_FALLBACK": urls.base + "/img/lantern.jpg?random={n}",
+    }
+    tables = ["[settings]\n" + "".join(f"{key} = {_string(value)}\n" for key, value in settings.items())]
     tables += [_source(urls, category) for category in content.CATEGORIES]
     return "\n".join(tables)
 

@@ -9,6 +9,7 @@ from scrapy.crawler import Crawler
 
 from crawler.config import Source, load_config
 from crawler.items import Article
+from crawler.report import SourceRecorder
 
 
 class SourceSpider(scrapy.Spider):
@@ -43,18 +44,29 @@ class SourceSpider(scrapy.Spider):
     def count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(key, n)
 
+    def _note(self, what: str, url: str | None, reason: str) -> None:
+        recorder = self.crawler.get_extension(SourceRecorder)
+        if recorder is not None:
+            recorder.note(what, url, reason)
+
     def skip(self, reason: str, where: str) -> None:
         """Report an article or page that cannot be used, and go on with the rest."""
         self.logger.warning("skipped %s: %s", where, reason)
         self.count("articles/skipped")
-        self.count(f"articles/skipped/{reason.split(':')[0]}")
+        self._note("article", where, reason)
+
+    def source_broken(self, url: str, reason: str) -> None:
+        """The source's own document (list page, feed) could not be used."""
+        self.logger.error("source %s: %s: %s", self.source.name, url, reason)
+        self.count("source/failed")
+        self._note("source", url, reason)
 
     def source_failed(self, failure) -> None:
         """Errback for the source's own documents (list pages, the feed)."""
-        self.logger.error("source %s: %s: %s", self.source.name, failure.request.url, failure.getErrorMessage())
-        self.count("source/failed")
+        self.source_broken(failure.request.url, failure.getErrorMessage())
 
     def article_failed(self, failure) -> None:
         """Errback for article pages: the article is reported and the run goes on."""
         self.logger.error("article %s: %s", failure.request.url, failure.getErrorMessage())
         self.count("articles/failed")
+        self._note("article", failure.request.url, failure.getErrorMessage())

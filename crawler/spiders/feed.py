@@ -25,8 +25,7 @@ class FeedSpider(SourceSpider):
         try:
             feed = parse_feed(response.body, fallback_text=text)
         except FeedError as exc:
-            self.logger.error("source %s: %s: %s", self.source.name, response.url, exc)
-            self.count("source/failed")
+            self.source_broken(response.url, str(exc))
             return
         if feed.recovered:
             self.logger.warning("source %s: %s: malformed XML, kept the %d entries that could be read",

@@ -35,8 +35,7 @@ class QutoutiaoSpider(SourceSpider):
             if not isinstance(entries, list):
                 raise TypeError("data.data is not a list")
         except (ValueError, KeyError, TypeError) as exc:
-            self.logger.error("source %s: %s: not a list API answer (%s)", self.source.name, response.url, exc)
-            self.count("source/failed")
+            self.source_broken(response.url, f"not a list API answer ({exc})")
             return
         self.count("source/pages")
         for index, entry in enumerate(entries):

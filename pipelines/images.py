@@ -1,0 +1,297 @@
+"""Mirror every image a post references, through Scrapy's FilesPipeline and Pillow.
+
+Why FilesPipeline and not ImagesPipeline: ImagesPipeline re-encodes everything to JPEG, which
+loses GIF animation and PNG transparency. Here Pillow only *checks* each image (real type from
+its bytes, size before decoding, a full decode) and makes the thumbnail; browser formats are
+stored as they came.
+
+Three traps of the media pipelines are handled on purpose:
+
+- ``file_path()`` is also called without a response (to see what is already stored), so the
+  name cannot depend on the bytes alone: each image's stored name and state live in the image
+  index (``DIR/state.sqlite3``), keyed by the image's original URL;
+- media requests bypass spider middlewares, so the ``Referer`` a hotlink-protected CDN checks
+  (and any per-host ``User-Agent``) is set on each media request here;
+- every source runs as its own crawler, each with its own pipeline and per-spider cache, so an
+  image shared by two sources is coordinated through a process-wide table of this run's
+  downloads: one fetch per image per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from datetime import datetime, timedelta, timezone
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from itemadapter import ItemAdapter
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+from scrapy.pipelines.files import FilesPipeline, FSFilesStore
+
+from crawler.files import write_atomic
+from crawler.imagecheck import CONTENT_TYPES, ImageRejected, check_image, sniff_extension
+from crawler.postformat import unwrap_proxy
+from crawler.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+REFERER_POLICIES = ("page", "origin", "none")
+ALTERNATIVE_REFERER = {"page": "none", "origin": "none", "none": "page"}
+TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+
+class AtomicFSFilesStore(FSFilesStore):
+    """The file-system store, writing through a temporary file and a rename, so a killed run
+    never leaves half an image under its final name."""
+
+    def persist_file(self, path, buf, info, meta=None, headers=None) -> None:
+        write_atomic(self._get_filesystem_path(path), buf.getvalue())
+
+
+class ImageFailed(Exception):
+    """An image that will not be mirrored; ``permanent`` ones are not retried until they age."""
+
+    def __init__(self, reason: str, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class MirrorImagesPipeline(FilesPipeline):
+    """Stats count distinct images: ``images/mirrored`` (fetched and stored this run),
+    ``images/reused`` (already in the store), ``images/failed``; ``images/bytes`` stored."""
+
+    MEDIA_NAME = "image"
+    STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": AtomicFSFilesStore, "file": AtomicFSFilesStore}
+
+    # This run's downloads, shared by every crawler of the process: image URL -> future result.
+    _this_run: dict[str, asyncio.Future] = {}
+
+    def __init__(self, store_uri: str, *, crawler, state_path: Path) -> None:
+        super().__init__(store_uri, crawler=crawler)
+        settings = crawler.settings
+        self.stats = crawler.stats
+        self.state_path = state_path
+        self.state: StateStore | None = None
+        self.proxy = settings.get("IMAGE_PROXY") or None
+        self.fetch_mode = settings.get("IMAGE_FETCH", "origin")
+        if self.fetch_mode not in ("origin", "proxy"):
+            raise ValueError(f"IMAGE_FETCH must be 'origin' or 'proxy', not {self.fetch_mode!r}")
+        self.default_referer = settings.get("IMAGE_REFERER", "page")
+        self.host_policies = {host.lower(): dict(policy) for host, policy in settings.getdict("IMAGE_HOST_POLICIES").items()}
+        for host, policy in [("(default)", {"referer": self.default_referer}), *self.host_policies.items()]:
+            if policy.get("referer", "page") not in REFERER_POLICIES:
+                raise ValueError(f"IMAGE_HOST_POLICIES[{host!r}].referer must be one of {', '.join(REFERER_POLICIES)}")
+        self.expires = timedelta(days=settings.getfloat("IMAGES_EXPIRES", 90))
+        self.retry_failed_after = timedelta(hours=settings.getfloat("IMAGES_RETRY_FAILED_HOURS", 24))
+        self.max_bytes = settings.getint("IMAGES_MAX_BYTES", 20 * 1024 * 1024)
+        self.max_pixels = settings.getint("IMAGES_MAX_PIXELS", 40_000_000)
+        self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE", [400, 300]))
+        self.force = settings.getbool("IMAGES_FORCE_REFRESH", False)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("IMAGES_ENABLED", True):
+            raise NotConfigured  # images are off (--no-images); a bare NotConfigured logs nothing
+        cls._update_stores(settings)
+        data_dir = Path(settings.get("DATA_DIR", "data"))
+        store = settings.get("IMAGES_STORE") or str(data_dir / "images")
+        return cls(store, crawler=crawler, state_path=data_dir / "state.sqlite3")
+
+    def open_spider(self, spider=None) -> None:
+        super().open_spider()
+        self.state = StateStore(self.state_path)
+
+    def close_spider(self, spider=None) -> None:
+        if self.state is not None:
+            self.state.close()
+
+    # --- which images, fetched how -----------------------------------------------------------
+
+    def _wanted(self, adapter: ItemAdapter) -> list[tuple[str, str]]:
+        """``(url as in the post, original URL)`` of each image to mirror, in post order."""
+        wanted = []
+        for post_url in dict.fromkeys([*adapter.get("image_urls", []), adapter.get("headimg")]):
+            if not post_url:
+                continue
+            origin = unwrap_proxy(post_url, self.proxy)
+            if urlsplit(origin).scheme in ("http", "https"):
+                wanted.append((post_url, origin))
+        return wanted
+
+    def get_media_requests(self, item, info):
+        adapter = ItemAdapter(item)
+        requests = []
+        for post_url, origin in self._wanted(adapter):
+            fetch = origin if self.fetch_mode == "origin" else post_url
+            policy = self._policy(fetch)
+            request = Request(fetch, meta={
+                "image_url": origin,
+                "article": adapter["link"],
+                "referer_policy": policy.get("referer", self.default_referer),
+                "download_maxsize": self.max_bytes,
+                "dont_cache": True,
+            })
+            self._set_headers(request, policy)
+            requests.append(request)
+        return requests
+
+    def _policy(self, url: str) -> dict:
+        host = (urlsplit(url).hostname or "").lower()
+        for pattern, policy in self.host_policies.items():
+            if host == pattern or (pattern.startswith(".") and host.endswith(pattern)):
+                return policy
+        return {}
+
+    def _set_headers(self, request: Request, policy: dict) -> None:
+        referer = _referer(request.meta["referer_policy"], request.meta["article"])
+        if referer:
+            request.headers["Referer"] = referer
+        else:
+            request.headers.pop("Referer", None)
+        if policy.get("user_agent"):
+            request.headers["User-Agent"] = policy["user_agent"]
+
+    # --- already stored? ------------------------------------------------------------------
+
+    async def media_to_download(self, request, info, *, item=None):
+        url = request.meta["image_url"]
+        running = self._this_run.get(url)
+        if running is not None:
+            return await running
+        known = self.state.image(url)
+        now = datetime.now(timezone.utc)
+        if known is not None and not self.force:
+            if known.error and now - known.checked_at < self.retry_failed_after:
+                self.stats.inc_value("images/failed")
+                return _failed(url, f"{known.error} (as at {known.checked_at:%Y-%m-%d %H:%M} UTC)")
+            if known.path and not known.error and now - known.checked_at < self.expires and self._stored(known.path):
+                self.stats.inc_value("images/reused")
+                return {"url": url, "path": known.path, "thumb": known.thumb, "checksum": known.checksum,
+                        "status": "uptodate"}
+        self._this_run[url] = asyncio.get_running_loop().create_future()
+        return None
+
+    def _stored(self, path: str) -> bool:
+        if isinstance(self.store, FSFilesStore):
+            return self.store._get_filesystem_path(path).is_file()
+        return True  # remote stores: trust the index rather than a request per image
+
+    def file_path(self, request, response=None, info=None, *, item=None):
+        """The stored name: a hash of the original URL, with the extension of the real type
+        (sniffed from the bytes when there is a response, else as the index knows it)."""
+        url = request.meta.get("image_url", request.url)
+        if response is not None:
+            return image_path(url, sniff_extension(response.body) or "bin")
+        known = self.state.image(url) if self.state else None
+        if known and known.path:
+            return known.path
+        return image_path(url, Path(urlsplit(url).path).suffix.lstrip(".").lower() or "jpg")
+
+    # --- download outcome ---------------------------------------------------------------------
+    # Both hooks answer with a dict instead of raising: a raised error makes the media pipeline
+    # log a full traceback per image, where one line that names the post says it all.
+
+    async def media_downloaded(self, response, request, info, *, item=None):
+        url = request.meta["image_url"]
+        try:
+            if response.status == 403 and "referer_retried" not in request.meta:
+                response = await self._retry_with_other_referer(request)
+            result = self._store(url, response)
+        except ImageFailed as exc:
+            if exc.permanent:
+                self.state.record_image_failure(url, str(exc), datetime.now(timezone.utc))
+            result = _failed(url, str(exc))
+        self._settle(url, result)
+        return result
+
+    def media_failed(self, failure, request, info):
+        url = request.meta["image_url"]
+        self._settle(url, _failed(url, f"download failed: {failure.getErrorMessage()}"))
+        # Returning (not raising) hands the media pipeline a None result: item_completed reads
+        # the reason from this run's table.
+
+    async def _retry_with_other_referer(self, request: Request):
+        """CDNs disagree: some refuse without the page's Referer, some *because* of a foreign
+        one. A 403 gets one more try with the other kind."""
+        policy = ALTERNATIVE_REFERER[request.meta["referer_policy"]]
+        retry = request.replace(meta={**request.meta, "referer_policy": policy, "referer_retried": True})
+        self._set_headers(retry, self._policy(retry.url))
+        self._modify_media_request(retry)
+        self.stats.inc_value("images/referer_retries")
+        return await self.crawler.engine.download_async(retry)
+
+    def _store(self, url: str, response) -> dict:
+        if response.status != 200:
+            permanent = 400 <= response.status < 500 and response.status not in TRANSIENT_STATUSES
+            raise ImageFailed(f"HTTP {response.status}", permanent=permanent)
+        if len(response.body) > self.max_bytes:
+            raise ImageFailed(f"{len(response.body)} bytes, more than IMAGES_MAX_BYTES", permanent=True)
+        try:
+            checked = check_image(response.body, self.max_pixels, self.thumb_size)
+        except ImageRejected as exc:
+            raise ImageFailed(str(exc), permanent=True) from None
+        path = image_path(url, checked.extension)
+        thumb = image_path(url, checked.thumbnail_extension, folder="thumbs")
+        # The thumbnail first: an image counts as stored only once both files are in place.
+        self.store.persist_file(thumb, BytesIO(checked.thumbnail), self.spiderinfo,
+                                headers={"Content-Type": CONTENT_TYPES[checked.thumbnail_extension]})
+        self.store.persist_file(path, BytesIO(checked.data), self.spiderinfo,
+                                headers={"Content-Type": checked.content_type})
+        checksum = hashlib.md5(checked.data, usedforsecurity=False).hexdigest()
+        self.state.record_image(url, path, thumb, checksum, len(checked.data), datetime.now(timezone.utc))
+        self.stats.inc_value("images/mirrored")
+        self.stats.inc_value("images/bytes", len(checked.data))
+        if checked.converted_from:
+            self.stats.inc_value("images/converted")
+        return {"url": url, "path": path, "thumb": thumb, "checksum": checksum, "status": "downloaded"}
+
+    def _settle(self, url: str, result: dict) -> None:
+        if result.get("failed"):
+            self.stats.inc_value("images/failed")
+        future = self._this_run.get(url)
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    # --- back to the item -------------------------------------------------------------------
+
+    def item_completed(self, results, item, info):
+        """Results come in request order: pair each with its image and record the outcome."""
+        adapter = ItemAdapter(item)
+        mirrored, failures = [], []
+        for (post_url, origin), (ok, value) in zip(self._wanted(adapter), results):
+            if not ok or not value or value.get("failed"):
+                if not ok or not value:
+                    future = self._this_run.get(origin)
+                    value = future.result() if future is not None and future.done() else None
+                reason = (value or {}).get("failed") or "not mirrored"
+                failures.append({"url": post_url, "reason": reason})
+                logger.warning("image not mirrored for %r (%s): %s: %s", adapter["title"], adapter["link"], post_url, reason)
+            else:
+                mirrored.append({"url": post_url, "path": value["path"], "thumb": value["thumb"]})
+        adapter["images"] = mirrored
+        adapter["image_failures"] = failures
+        return item
+
+
+def image_path(url: str, extension: str, folder: str = "full") -> str:
+    """``full/<sha1 of the original URL>.<ext>``: stable, so one URL is one file forever."""
+    return f"{folder}/{hashlib.sha1(url.encode('utf-8')).hexdigest()}.{extension}"
+
+
+def _referer(policy: str, article: str) -> str | None:
+    if policy == "page":
+        return article
+    if policy == "origin":
+        parts = urlsplit(article)
+        return f"{parts.scheme}://{parts.netloc}/"
+    return None
+
+
+def _failed(url: str, reason: str) -> dict:
+    return {"url": url, "failed": reason}

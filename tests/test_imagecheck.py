@@ -1,0 +1,42 @@
+"""Pillow's verdict on downloaded bytes."""
+
+from io import BytesIO
+
+import pytest
+from PIL import Image
+
+from crawler.imagecheck import ImageRejected, check_image, sniff_extension
+from tests import images
+
+
+@pytest.mark.parametrize("data,extension", [
+    (images.picture(), "jpg"), (images.transparent_png(), "png"), (images.animated_gif(), "gif"),
+    (images.picture(fmt="WEBP"), "webp"),
+])
+def test_browser_formats_are_kept_byte_for_byte(data, extension):
+    checked = check_image(data, 10_000_000)
+    assert (checked.data, checked.extension, checked.converted_from) == (data, extension, None)
+    assert sniff_extension(data) == extension
+
+
+def test_other_formats_become_png_and_thumbnails_are_small():
+    checked = check_image(images.picture(1000, 800, fmt="BMP"), 10_000_000)
+    assert checked.extension == "png" and checked.converted_from == "BMP"
+    with Image.open(BytesIO(checked.data)) as stored:
+        assert stored.format == "PNG" and stored.size == (1000, 800)
+    with Image.open(BytesIO(checked.thumbnail)) as thumb:
+        assert thumb.format == "JPEG" and thumb.size[0] <= 400 and thumb.size[1] <= 300
+    alpha = check_image(images.transparent_png(), 10_000_000)
+    assert alpha.thumbnail_extension == "png"
+
+
+@pytest.mark.parametrize("data,reason", [
+    (b"", "empty body"),
+    (b"<html>no</html>", "not an image"),
+    (images.picture(400, 300)[:500], "broken image"),
+    (images.pixel_bomb(), "decompression bomb"),
+    (images.picture(200, 200), "IMAGES_MAX_PIXELS"),
+])
+def test_bad_bytes_are_rejected_with_a_reason(data, reason):
+    with pytest.raises(ImageRejected, match=reason):
+        check_image(data, max_pixels=10_000)
