@@ -67,11 +67,62 @@ class SourceRecorder:
         self.failures.append({"what": what, "url": url, "reason": reason})
 
 
-def write_report(data_dir: Path, started: datetime, finished: datetime, sources: list[dict]) -> Path:
+@dataclass
+class SourceOutcome:
+    """One source's result: Scrapy's stats plus what its recorder saw."""
+
+    name: str
+    stats: dict
+    recorder: SourceRecorder
+    finish_reason: str | None = None
+
+    def get(self, key: str) -> int:
+        return int(self.stats.get(key, 0) or 0)
+
+    @property
+    def fetched(self) -> bool:
+        pages = self.get("source/pages") + self.get("source/pages_before_resume")
+        return pages > 0 and self.get("source/failed") == 0
+
+    @property
+    def interrupted(self) -> bool:
+        return self.finish_reason not in (None, "finished")
+
+    @property
+    def failures(self) -> int:
+        """Articles or pages lost this run (an image failure does not lose its post)."""
+        return len(self.recorder.failures)
+
+    @property
+    def unchanged(self) -> int:
+        """Posts already as they should be: rendered and equal, or known and not fetched."""
+        return self.get("posts/unchanged") + self.get("articles/known") + self.get("posts/duplicate")
+
+    def as_report(self) -> dict:
+        return {
+            "name": self.name,
+            "fetched": self.fetched,
+            "finish_reason": self.finish_reason,
+            "pages": self.get("source/pages"),
+            "requests": self.get("downloader/request_count"),
+            "items": self.get("item_scraped_count"),
+            "posts": {"created": self.get("posts/created"), "updated": self.get("posts/updated"),
+                      "unchanged": self.unchanged},
+            "images": {k: self.get(f"images/{k}") for k in ("mirrored", "reused", "failed", "bytes")},
+            "failures": self.recorder.failures,
+            "image_failures": self.recorder.image_failures,
+            "created": self.recorder.created,
+            "updated": self.recorder.updated,
+        }
+
+
+def write_report(data_dir: Path, started: datetime, finished: datetime, sources: list[dict],
+                 image_links: str = "remote") -> Path:
     """Write this run's report and make it ``latest.json``; return its path."""
     report = {
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
+        "image_links": image_links,
         "sources": sources,
         "created": sorted(p for s in sources for p in s["created"]),
         "updated": sorted(p for s in sources for p in s["updated"]),

@@ -17,6 +17,14 @@ DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 TELNETCONSOLE_ENABLED = False  # a scheduled run needs no listening port
 FEED_EXPORT_ENCODING = "utf-8"
+
+# List pages and feeds are asked for conditionally (If-None-Match / If-Modified-Since): an
+# unchanged source costs one 304. Article pages and images opt out with ``dont_cache``.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "crawler.httpcache.RevalidatingPolicy"
+HTTPCACHE_GZIP = True
+HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 404, 408, 429, 500, 502, 503, 504]
+# HTTPCACHE_DIR defaults to DATA_DIR/httpcache (set by the spiders).
 LOG_LEVEL = "INFO"
 
 EXTENSIONS = {
@@ -40,6 +48,8 @@ IMAGE_PROXY = None
 CLEAN_TITLES = True
 """Replace ``: / \\ ? * “ ” < > | [ ]`` in titles with ``_``, as the original did."""
 HEADIMG_FALLBACK = "https://picsum.photos/400/300?random={n}"
+FORCE_REFRESH = False
+"""``--force``: fetch known articles again and rewrite their posts even when unchanged."""
 """``headimg`` of a post without images; ``{n}`` is 0–10000, stable per article."""
 
 # --- images (pipelines/images.py) ---------------------------------------------------------------

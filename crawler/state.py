@@ -8,6 +8,7 @@ SQLite in WAL mode lets a reader (``crawler sources``) look while a run writes.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +33,17 @@ CREATE TABLE IF NOT EXISTS images (
     size       INTEGER,
     error      TEXT,              -- why the last attempt failed for good; NULL when stored
     checked_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS source_runs (
+    name       TEXT PRIMARY KEY,
+    finished   TEXT NOT NULL,
+    outcome    TEXT NOT NULL      -- JSON: the source's part of the run report, without file lists
+);
+CREATE TABLE IF NOT EXISTS published (
+    site       TEXT NOT NULL,     -- the Hexo site's folder, absolute
+    path       TEXT NOT NULL,     -- "posts/…" or "images/…", relative to DIR
+    hash       TEXT NOT NULL,
+    PRIMARY KEY (site, path)
 );
 """
 
@@ -123,3 +135,29 @@ class StateStore:
         """How many images are stored, and their bytes."""
         count, size = self._db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM images WHERE path IS NOT NULL").fetchone()
         return count, size
+
+    def articles(self) -> list[tuple[str, str]]:
+        """``(path, hash)`` of every post written."""
+        return self._db.execute("SELECT path, hash FROM articles ORDER BY path").fetchall()
+
+    def stored_images(self) -> list[tuple[str, str | None, str]]:
+        """``(path, thumb, checksum)`` of every image in the store."""
+        return self._db.execute(
+            "SELECT path, thumb, checksum FROM images WHERE path IS NOT NULL ORDER BY path"
+        ).fetchall()
+
+    def record_source_run(self, name: str, finished: datetime, outcome: dict) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO source_runs (name, finished, outcome) VALUES (?, ?, ?)",
+            (name, finished.astimezone(timezone.utc).isoformat(timespec="seconds"), json.dumps(outcome, ensure_ascii=False)),
+        )
+
+    def source_runs(self) -> dict[str, tuple[str, dict]]:
+        rows = self._db.execute("SELECT name, finished, outcome FROM source_runs").fetchall()
+        return {name: (finished, json.loads(outcome)) for name, finished, outcome in rows}
+
+    def published(self, site: str) -> dict[str, str]:
+        return dict(self._db.execute("SELECT path, hash FROM published WHERE site = ?", (site,)).fetchall())
+
+    def record_published(self, site: str, path: str, hash: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO published (site, path, hash) VALUES (?, ?, ?)", (site, path, hash))

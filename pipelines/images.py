@@ -91,7 +91,7 @@ class MirrorImagesPipeline(FilesPipeline):
         self.max_bytes = settings.getint("IMAGES_MAX_BYTES", 20 * 1024 * 1024)
         self.max_pixels = settings.getint("IMAGES_MAX_PIXELS", 40_000_000)
         self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE", [400, 300]))
-        self.force = settings.getbool("IMAGES_FORCE_REFRESH", False)
+        self.force = settings.getbool("FORCE_REFRESH")
 
     @classmethod
     def from_crawler(cls, crawler):

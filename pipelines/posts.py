@@ -19,11 +19,12 @@ from crawler.state import StateStore, article_key
 
 
 class PostWriterPipeline:
-    def __init__(self, data_dir: Path, clean_titles: bool, stats) -> None:
+    def __init__(self, data_dir: Path, clean_titles: bool, stats, force: bool = False) -> None:
         self.data_dir = data_dir
         self.posts_dir = data_dir / "posts"
         self.clean_titles = clean_titles
         self.stats = stats
+        self.force = force
         self.state: StateStore | None = None
 
     @classmethod
@@ -33,6 +34,7 @@ class PostWriterPipeline:
             data_dir=Path(settings.get("DATA_DIR", "data")),
             clean_titles=settings.getbool("CLEAN_TITLES", True),
             stats=crawler.stats,
+            force=settings.getbool("FORCE_REFRESH"),
         )
 
     def open_spider(self):
@@ -47,6 +49,11 @@ class PostWriterPipeline:
         now = datetime.now(timezone.utc)
         key = article_key(adapter.get("guid"), adapter["link"])
         known = self.state.article(key)
+        if known is not None and known.source != adapter["source"]:
+            # The same article through a second source: the source that wrote it first keeps it.
+            self.stats.inc_value("posts/duplicate")
+            adapter["post_path"], adapter["post_outcome"] = known.path, "duplicate"
+            return item
 
         title = adapter["title"]
         if self.clean_titles:
@@ -65,13 +72,15 @@ class PostWriterPipeline:
         relpath = known.path if known else self._free_path(key, post)
         path = self.posts_dir / relpath
 
-        old = read_bytes_or_none(path)
-        if old == data:
+        digest = hashlib.sha256(data).hexdigest()
+        if not self.force and known is not None and known.hash == digest and path.is_file():
+            outcome = "unchanged"  # the state knows these bytes are on disk: no need to read them
+        elif not self.force and read_bytes_or_none(path) == data:
             outcome = "unchanged"
         else:
+            outcome = "created" if not path.exists() else "updated"
             write_atomic(path, data)
-            outcome = "created" if old is None else "updated"
-        self.state.record(key, relpath, hashlib.sha256(data).hexdigest(), adapter["source"], now)
+        self.state.record(key, relpath, digest, adapter["source"], now)
         self.stats.inc_value(f"posts/{outcome}")
         adapter["post_path"] = relpath
         adapter["post_outcome"] = outcome

@@ -7,7 +7,9 @@ can check what was fetched (or that nothing was).
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +23,10 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     when: Callable[[dict[str, str]], bool] | None = None
     """A condition on the request headers; when it is false the answer is 403."""
+    etag: bool = True
+    """Send an ETag (a hash of the body) and answer a matching If-None-Match with 304."""
+    delay: float = 0
+    """Seconds to wait before answering (a slow server)."""
 
 
 class LoopbackServer:
@@ -59,6 +65,10 @@ class LoopbackServer:
         """Serve ``body`` at ``path`` (the path may include a query string)."""
         self.routes[path] = Route(body, **kwargs)
 
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
     def paths(self) -> list[str]:
         with self._lock:
             return [path for _, path, _ in self.requests]
@@ -78,7 +88,18 @@ class LoopbackServer:
             route = Route(b"forbidden", status=403, content_type="text/plain")
         body = route.body.encode("utf-8") if isinstance(route.body, str) else route.body
         body = body.replace(b"{BASE}", self.base_url.encode())
+        if route.delay:
+            time.sleep(route.delay)
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        if route.etag and route.status == 200 and handler.headers.get("If-None-Match") == etag:
+            handler.send_response(304)
+            handler.send_header("ETag", etag)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
         handler.send_response(route.status)
+        if route.etag and route.status == 200:
+            handler.send_header("ETag", etag)
         handler.send_header("Content-Type", route.content_type)
         handler.send_header("Content-Length", str(len(body)))
         for name, value in route.headers.items():

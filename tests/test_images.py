@@ -112,7 +112,15 @@ def test_each_image_is_fetched_once_across_posts_and_runs(server, crawl):
     assert sorted(image_paths(server)) == ["/i/alpha.png", "/i/photo.jpg"]  # nothing new
     assert second.posts() == posts
     report = json.loads((second.data / "runs" / "latest.json").read_text())
+    assert report["sources"][0]["images"] == {"mirrored": 0, "reused": 0, "failed": 0, "bytes": 0}  # feed: 304
+    # a changed feed: its posts are rendered again and find their images in the store
+    server.add("/feed.xml", feed([(f"第{n}篇", shared + img(f"{base}/i/alpha.png")) for n in range(6)]),
+               content_type="application/rss+xml")
+    third = crawl(config(base, IMAGE_LINKS="local"), images=True)
+    assert sorted(image_paths(server)) == ["/i/alpha.png", "/i/photo.jpg"]
+    report = json.loads((third.data / "runs" / "latest.json").read_text())
     assert report["sources"][0]["images"] == {"mirrored": 0, "reused": 2, "failed": 0, "bytes": 0}
+    assert report["created"] == ["图/样例站/频道/第5篇.md"] and report["updated"] == []
 
 
 def test_broken_images_never_block_their_posts(server, crawl):

@@ -6,10 +6,14 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.settings import SETTINGS_PRIORITIES
+
+from pathlib import Path
 
 from crawler.config import Source, load_config
 from crawler.items import Article
 from crawler.report import SourceRecorder
+from crawler.state import StateStore, article_key
 
 
 class SourceSpider(scrapy.Spider):
@@ -20,6 +24,14 @@ class SourceSpider(scrapy.Spider):
     """
 
     source: Source
+    _state_store: StateStore | None = None  # not `state`: Scrapy's JOBDIR keeps a dict there
+
+    @classmethod
+    def update_settings(cls, settings) -> None:
+        super().update_settings(settings)
+        # The HTTP cache (conditional requests for list pages and feeds) lives beside the posts.
+        if settings.getpriority("HTTPCACHE_DIR") == SETTINGS_PRIORITIES["default"]:
+            settings.set("HTTPCACHE_DIR", str(Path(settings["DATA_DIR"]).resolve() / "httpcache"), priority="default")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any):
@@ -31,7 +43,28 @@ class SourceSpider(scrapy.Spider):
         if source.spider != cls.name:
             raise ValueError(f"source {source.name!r} is for the {source.spider!r} spider, not {cls.name!r}")
         spider.source = source
+        spider.force = crawler.settings.getbool("FORCE_REFRESH")
+        crawler.signals.connect(spider._close_state, signal=scrapy.signals.spider_closed)
         return spider
+
+    # --- what earlier runs did ---------------------------------------------------------------
+
+    def already_done(self, guid: str | None, link: str) -> bool:
+        """Whether an earlier run wrote this article (``--force`` treats nothing as done).
+
+        Done articles are counted as ``articles/known`` and not fetched or rendered again."""
+        if self.force:
+            return False
+        if self._state_store is None:
+            self._state_store = StateStore(Path(self.crawler.settings["DATA_DIR"]) / "state.sqlite3")
+        if self._state_store.article(article_key(guid, link)) is None:
+            return False
+        self.count("articles/known")
+        return True
+
+    def _close_state(self, spider) -> None:
+        if self._state_store is not None:
+            self._state_store.close()
 
     def article(self, **fields: Any) -> Article:
         return Article(
@@ -40,6 +73,20 @@ class SourceSpider(scrapy.Spider):
             post_author=self.source.post_author,
             **fields,
         )
+
+    def source_read(self) -> None:
+        """A list page or the feed was read: the source was fetched."""
+        self.count("source/pages")
+        job_state = getattr(self, "state", None)  # Scrapy's JOBDIR state, kept across --resume
+        if isinstance(job_state, dict):
+            job_state["pages"] = job_state.get("pages", 0) + 1
+
+    def pages_read_before(self) -> None:
+        """On ``--resume``: list pages read before the interruption count as fetched (the
+        dupe filter will not let them be read twice)."""
+        job_state = getattr(self, "state", None)
+        if isinstance(job_state, dict) and job_state.get("pages"):
+            self.count("source/pages_before_resume", job_state["pages"])
 
     def count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(key, n)

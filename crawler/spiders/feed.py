@@ -18,6 +18,7 @@ class FeedSpider(SourceSpider):
     name = "feed"
 
     async def start(self) -> AsyncIterator[Any]:
+        self.pages_read_before()
         yield scrapy.Request(self.source.url, callback=self.parse_feed, errback=self.source_failed)
 
     def parse_feed(self, response):
@@ -31,7 +32,9 @@ class FeedSpider(SourceSpider):
             self.logger.warning("source %s: %s: malformed XML, kept the %d entries that could be read",
                                 self.source.name, response.url, len(feed.entries))
             self.count("source/recovered")
-        self.count("source/pages")
+        self.source_read()
+        # "cached": the server answered 304, so this is the feed the last run read already.
+        unchanged = "cached" in response.flags
         for index, entry in enumerate(feed.entries):
             where = f"{response.url} entry {index}"
             if not entry.title and not entry.body:
@@ -42,6 +45,8 @@ class FeedSpider(SourceSpider):
                 self.skip("missing field: link and guid", where)
                 continue
             self.count("articles/listed")
+            if unchanged and self.already_done(entry.guid, link or response.url):
+                continue
             yield self.article(
                 # RSSHub writes ``description || title``: an entry without a body shows its title.
                 title=entry.title or "",

@@ -24,6 +24,7 @@ class QutoutiaoSpider(SourceSpider):
     content_class = "content"
 
     async def start(self) -> AsyncIterator[Any]:
+        self.pages_read_before()
         first_page = int(url_query_parameter(self.source.url, "page") or 1)
         for page in range(first_page, first_page + self.source.pages):
             url = self.source.url if page == first_page else add_or_replace_parameter(self.source.url, "page", str(page))
@@ -37,7 +38,7 @@ class QutoutiaoSpider(SourceSpider):
         except (ValueError, KeyError, TypeError) as exc:
             self.source_broken(response.url, f"not a list API answer ({exc})")
             return
-        self.count("source/pages")
+        self.source_read()
         for index, entry in enumerate(entries):
             where = f"{response.url} entry {index}"
             if not isinstance(entry, dict):
@@ -48,7 +49,12 @@ class QutoutiaoSpider(SourceSpider):
                 self.skip("missing field: url", where)
                 continue
             self.count("articles/listed")
-            yield response.follow(url.strip(), callback=self.parse_article, errback=self.article_failed, cb_kwargs={"entry": entry})
+            link = response.urljoin(url.strip())
+            if self.already_done(link.split("?", 1)[0], link):
+                continue  # list-API articles are fetched once; --force fetches them again
+            # Article pages stay out of the HTTP cache: only list pages need revalidating.
+            yield scrapy.Request(link, callback=self.parse_article, errback=self.article_failed,
+                                 cb_kwargs={"entry": entry}, meta={"dont_cache": True})
 
     def parse_article(self, response, entry: dict):
         if not hasattr(response, "text"):
