@@ -9,7 +9,7 @@ DATA ?= data
 DEMO_PORT ?= 8750
 DEMO_TLS_PORT ?= 8751
 
-.PHONY: install demo test clean
+.PHONY: install demo test test-faults clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q -m "not slow and not hexo"
+
+# The slow fault cases: runs killed at random moments, stalled and broken servers. The figures
+# they measured are written to $(DATA)/faults/summary.json.
+test-faults: install
+	rm -f $(DATA)/faults/summary.json
+	FAULTS_REPORT=$(abspath $(DATA))/faults/summary.json $(BIN)/python -m pytest -q -m slow
+	cat $(DATA)/faults/summary.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

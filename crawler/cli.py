@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from crawler.config import Config, ConfigError, Source, load_config
+from crawler.files import remove_temporaries
 from crawler.lock import DataDirLock, LockBusy
 from crawler.report import SourceOutcome, SourceRecorder, read_latest, write_report
 from crawler.state import StateStore
@@ -124,7 +125,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_BUSY
     with lock:
-        return _crawl(config, sources, args, data_dir)
+        for folder in ("posts", "images"):
+            remove_temporaries(data_dir / folder)
+        try:
+            return _crawl(config, sources, args, data_dir)
+        except OSError as exc:  # the report or the state could not be written: a full disk, say
+            print(f"crawler: cannot write to {data_dir}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_FAILURES
 
 
 def _chosen_sources(config: Config, names: list[str], categories: list[str]) -> list[Source]:

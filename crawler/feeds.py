@@ -8,6 +8,7 @@ parser. lxml reads the bytes, so the encoding the feed declares is the one used.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -40,6 +41,8 @@ class Feed:
     entries: list[FeedEntry]
     recovered: bool
     """True when the XML was malformed and only what could be read was kept."""
+    encoding_note: str | None = None
+    """Set when the declared encoding was wrong and another one read the feed."""
 
 
 def _parser(recover: bool) -> etree.XMLParser:
@@ -50,30 +53,50 @@ def _parser(recover: bool) -> etree.XMLParser:
 
 
 def parse_feed(data: bytes, fallback_text: str | None = None) -> Feed:
-    """Parse a feed document. ``fallback_text`` is the body decoded by HTTP rules, used when
-    the bytes do not match the encoding the document declares."""
-    recovered = False
-    root = None
-    error: Exception | None = None
-    for attempt in (data, fallback_text):
-        if attempt is None:
-            continue
-        if isinstance(attempt, str):
-            attempt = _strip_declaration(attempt).encode("utf-8")
+    """Parse a feed document.
+
+    The bytes are read with the encoding the document declares. When they do not decode that
+    way (a GBK feed declaring UTF-8, say), ``fallback_text`` (the body decoded by HTTP rules)
+    and then GB18030 are tried; when the XML itself is broken (a truncated feed), whatever
+    entries come before the break are kept and ``recovered`` says so."""
+    if not data.strip():
+        raise FeedError("empty document")
+    root, error, note = None, None, None
+    attempts = [("declared", data)]
+    gb = _decode_or_none(data, "gb18030")  # the usual truth behind a wrong declaration here
+    if gb is not None:
+        attempts.append(("gb18030", _strip_declaration(gb).encode("utf-8")))
+    if fallback_text is not None and "\ufffd" not in fallback_text:
+        attempts.append(("http", _strip_declaration(fallback_text).encode("utf-8")))
+    for how, attempt in attempts:
         try:
             root = etree.fromstring(attempt, _parser(False))
-            break
         except etree.XMLSyntaxError as exc:
             error = error or exc
+            continue
+        if how != "declared":
+            note = f"the declared encoding did not fit; read as {'the HTTP charset' if how == 'http' else how}"
+        break
+    recovered = root is None
     if root is None:
-        recovered = True
         try:
             root = etree.fromstring(data, _parser(True))
         except etree.XMLSyntaxError:
             root = None
         if root is None:
             raise FeedError(f"not well-formed XML: {error}") from None
-    return Feed(entries=list(_entries(root)), recovered=recovered)
+    entries = list(_entries(root))
+    if recovered:
+        # The parser also hands back the entry the break cut through: keep whole entries only.
+        entries = entries[: len(re.findall(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", data))]
+    return Feed(entries=entries, recovered=recovered, encoding_note=note)
+
+
+def _decode_or_none(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
 
 
 def _strip_declaration(text: str) -> str:

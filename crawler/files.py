@@ -14,7 +14,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     temporary file is removed when the write fails (a full disk, say).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")  # TEMPORARY_GLOB
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -27,6 +27,19 @@ def write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+TEMPORARY_GLOB = ".tmp-*.part"
+
+
+def remove_temporaries(folder: Path) -> int:
+    """Delete what killed writers left behind (only call while holding the folder's lock)."""
+    removed = 0
+    if folder.is_dir():
+        for leftover in folder.rglob(TEMPORARY_GLOB):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def read_bytes_or_none(path: Path) -> bytes | None:

@@ -34,6 +34,8 @@ class Article:
     """The article's own author (list API nickname, feed author): kept, not written to the post."""
     post_author: str | None = None
     """The post's ``author`` field when the source configures one (default: ``categories[1]``)."""
+    repairs: list[str] = field(default_factory=list)
+    """What was wrong with the article and how it was mended (reported, not a failure)."""
 
     # Filled by the pipelines.
     headimg: str | None = None

@@ -62,6 +62,8 @@ class Body:
     html: str
     image_srcs: tuple[str, ...]
     """Each ``<img>``'s ``src`` after the body rules, in document order (decoded URLs)."""
+    removed: tuple[str, ...] = ()
+    """What sanitising took out (``<script>``, ``onclick handler``, ``tracking pixel``…)."""
 
 
 def clean_title(title: str) -> str:
@@ -91,7 +93,7 @@ def _is_relative(url: str) -> bool:
     return bool(url) and not url.startswith(("//", "#")) and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url)
 
 
-def prepare_body(html: str, base_url: str, image_proxy: str | None = None) -> Body:
+def prepare_body(html: str, base_url: str, image_proxy: str | None = None, sanitize: bool = False) -> Body:
     """Apply the body rules, changing only the attributes they name.
 
     - a lazy ``data-src`` becomes the real ``src`` in place (any placeholder ``src`` goes);
@@ -101,22 +103,39 @@ def prepare_body(html: str, base_url: str, image_proxy: str | None = None) -> Bo
     - relative ``<img src>``/``<a href>`` become absolute against the article's URL
       (protocol-relative ``//host`` URLs are left to the publishing site's scheme);
     - with an image proxy, every ``src`` starting with ``http://`` gets the proxy prefix.
+
+    With ``sanitize``, nothing that runs gets through: ``<script>`` and other active elements
+    go with their content, ``on*`` handlers and ``javascript:``-style URLs go, and so do 1x1
+    tracking pixels. A body without them keeps every byte.
     """
-    return _BodyRules(html, base_url, image_proxy).apply()
+    return _BodyRules(html, base_url, image_proxy, sanitize).apply()
 
 
 class _BodyRules:
     """One body's edits, collected tag by tag and spliced in at the end."""
 
-    def __init__(self, html: str, base_url: str, proxy: str | None) -> None:
+    def __init__(self, html: str, base_url: str, proxy: str | None, sanitize: bool = False) -> None:
         self.html = html
         self.base_url = base_url
         self.proxy = proxy or None
+        self.sanitize = sanitize
         self.edits: list[tuple[int, int, str]] = []
+        self.removed: list[str] = []
 
     def apply(self) -> Body:
         image_srcs = []
-        for tag in htmlsource.start_tags(self.html):
+        tags = htmlsource.tags(self.html)
+        removed_until = -1
+        for index, tag in enumerate(tags):
+            if tag.start < removed_until or not isinstance(tag, htmlsource.StartTag):
+                continue
+            if self.sanitize:
+                end = self._active_element_end(tags, index)
+                if end is not None:
+                    self.edits.append((tag.start, end, ""))
+                    removed_until = end
+                    continue
+                tag = self._without_unsafe_attributes(tag)
             if tag.name == "img":
                 src = self._image(tag)
                 if src:
@@ -127,7 +146,43 @@ class _BodyRules:
                     self._url(attr, proxy=True)
                 elif attr.name == "href" and tag.name == "a":
                     self._url(attr, proxy=False)
-        return Body(htmlsource.splice(self.html, self.edits), tuple(image_srcs))
+        return Body(htmlsource.splice(self.html, self.edits), tuple(image_srcs), tuple(self.removed))
+
+    def _active_element_end(self, tags: list, index: int) -> int | None:
+        """Where the element to remove at ``tags[index]`` ends; None to keep it."""
+        tag = tags[index]
+        if tag.name == "img" and _is_tracking_pixel(tag):
+            self.removed.append("tracking pixel")
+            return tag.end
+        if tag.name not in ACTIVE_ELEMENTS:
+            return None
+        self.removed.append(f"<{tag.name}>")
+        if tag.self_closing or tag.name in htmlsource.VOID_ELEMENTS:
+            return tag.end
+        depth = 0
+        for later in tags[index + 1 :]:
+            if later.name != tag.name:
+                continue
+            if isinstance(later, htmlsource.StartTag):
+                depth += 1
+            elif depth:
+                depth -= 1
+            else:
+                return later.end
+        return len(self.html)  # never closed: a browser would run the rest as its content too
+
+    def _without_unsafe_attributes(self, tag: htmlsource.StartTag) -> htmlsource.StartTag:
+        kept = []
+        for attr in tag.attributes:
+            reason = _unsafe_attribute(tag.name, attr)
+            if reason is None:
+                kept.append(attr)
+            else:
+                self.removed.append(reason)
+                self.edits.append((self._space_before(attr.start), attr.end, ""))
+        if len(kept) == len(tag.attributes):
+            return tag
+        return htmlsource.StartTag(tag.name, tag.start, tag.end, tuple(kept), tag.self_closing)
 
     def _image(self, tag: htmlsource.StartTag) -> str | None:
         """Queue the edits one ``<img>`` needs; return its final ``src``."""
@@ -195,6 +250,42 @@ class _BodyRules:
         else:
             self.edits.append((attr.value_start, attr.value_end, htmlsource.attribute_value(final)))
         return final
+
+
+ACTIVE_ELEMENTS = frozenset({"script", "object", "embed", "applet", "base", "meta", "link", "frame", "frameset"})
+"""Elements removed, with their content, when sanitising: they run code or redirect the page."""
+URL_ATTRIBUTES = frozenset({
+    "href", "src", "action", "formaction", "xlink:href", "data", "poster", "background", "cite",
+    "lowsrc", "dynsrc", "longdesc", "codebase", "srcset", "data-src", "data-original",
+})
+_SCRIPT_URL = re.compile(r"^(javascript|vbscript|livescript):")
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def _unsafe_attribute(tag_name: str, attr: htmlsource.Attribute) -> str | None:
+    """Why this attribute must go when sanitising, or None."""
+    if attr.name.startswith("on"):
+        return f"{attr.name} handler"
+    if attr.name == "srcdoc":
+        return "srcdoc"
+    if attr.name == "style" and re.search(r"expression\s*\(|javascript:", (attr.value or ""), re.IGNORECASE):
+        return "scripted style"
+    if attr.name in URL_ATTRIBUTES and attr.value:
+        url = _URL_NOISE.sub("", attr.value).lower()
+        if _SCRIPT_URL.match(url):
+            return f"{url.split(':', 1)[0]}: URL"
+        if url.startswith("data:") and not (tag_name == "img" and url.startswith("data:image/") and "svg" not in url[:20]):
+            return "data: URL"
+    return None
+
+
+def _is_tracking_pixel(tag: htmlsource.StartTag) -> bool:
+    sizes = []
+    for name in ("width", "height"):
+        attr = tag.get(name)
+        match = re.match(r"^\s*(\d+)\s*(px)?\s*$", (attr.value or "") if attr is not None else "")
+        sizes.append(int(match.group(1)) if match else None)
+    return all(size is not None and size <= 1 for size in sizes)
 
 
 def _usable_src(value: str | None) -> bool:

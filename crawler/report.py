@@ -26,6 +26,7 @@ class SourceRecorder:
     updated: list[str] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     image_failures: list[dict] = field(default_factory=list)
+    repairs: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -50,6 +51,8 @@ class SourceRecorder:
             self.updated.append(adapter["post_path"])
         for failure in adapter.get("image_failures") or []:
             self.image_failures.append({"post": adapter.get("post_path"), **failure})
+        for repair in adapter.get("repairs") or []:
+            self.repairs.append({"post": adapter.get("post_path"), "url": adapter.get("link"), "repair": repair})
 
     def item_dropped(self, item, response, exception, spider):
         self.failures.append({"what": "article", "url": ItemAdapter(item).get("link"), "reason": str(exception)})
@@ -111,6 +114,7 @@ class SourceOutcome:
             "images": {k: self.get(f"images/{k}") for k in ("mirrored", "reused", "failed", "bytes")},
             "failures": self.recorder.failures,
             "image_failures": self.recorder.image_failures,
+            "repairs": self.recorder.repairs,
             "created": self.recorder.created,
             "updated": self.recorder.updated,
         }

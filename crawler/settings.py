@@ -12,9 +12,12 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # also bounds what a gzip/deflate/brotli body inflates to
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 5
+# Only http and https are fetched: no local files, no FTP, no data: or s3: URLs from a feed.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "data": None, "s3": None}
 TELNETCONSOLE_ENABLED = False  # a scheduled run needs no listening port
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -45,6 +48,9 @@ DATA_DIR = "data"
 """Output folder: ``posts/``, ``state.sqlite3``."""
 IMAGE_PROXY = None
 """Prefix put before every ``http://`` src, e.g. ``https://cors.zfour.workers.dev/?``."""
+SANITIZE_HTML = True
+"""Remove scripts, active elements, on* handlers, javascript: URLs and tracking pixels from
+bodies (a clean body keeps every byte). False keeps bodies exactly as the original did."""
 CLEAN_TITLES = True
 """Replace ``: / \\ ? * “ ” < > | [ ]`` in titles with ``_``, as the original did."""
 HEADIMG_FALLBACK = "https://picsum.photos/400/300?random={n}"

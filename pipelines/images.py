@@ -115,14 +115,16 @@ class MirrorImagesPipeline(FilesPipeline):
 
     def _wanted(self, adapter: ItemAdapter) -> list[tuple[str, str]]:
         """``(url as in the post, original URL)`` of each image to mirror, in post order."""
-        wanted = []
+        return [(post_url, origin) for post_url, origin in self._referenced(adapter)
+                if urlsplit(origin).scheme in ("http", "https")]
+
+    def _referenced(self, adapter: ItemAdapter) -> list[tuple[str, str]]:
+        """Every image the post references, inline ``data:`` images aside."""
+        referenced = []
         for post_url in dict.fromkeys([*adapter.get("image_urls", []), adapter.get("headimg")]):
-            if not post_url:
-                continue
-            origin = unwrap_proxy(post_url, self.proxy)
-            if urlsplit(origin).scheme in ("http", "https"):
-                wanted.append((post_url, origin))
-        return wanted
+            if post_url and not post_url.startswith("data:"):
+                referenced.append((post_url, unwrap_proxy(post_url, self.proxy)))
+        return referenced
 
     def get_media_requests(self, item, info):
         adapter = ItemAdapter(item)
@@ -239,10 +241,13 @@ class MirrorImagesPipeline(FilesPipeline):
         path = image_path(url, checked.extension)
         thumb = image_path(url, checked.thumbnail_extension, folder="thumbs")
         # The thumbnail first: an image counts as stored only once both files are in place.
-        self.store.persist_file(thumb, BytesIO(checked.thumbnail), self.spiderinfo,
-                                headers={"Content-Type": CONTENT_TYPES[checked.thumbnail_extension]})
-        self.store.persist_file(path, BytesIO(checked.data), self.spiderinfo,
-                                headers={"Content-Type": checked.content_type})
+        try:
+            self.store.persist_file(thumb, BytesIO(checked.thumbnail), self.spiderinfo,
+                                    headers={"Content-Type": CONTENT_TYPES[checked.thumbnail_extension]})
+            self.store.persist_file(path, BytesIO(checked.data), self.spiderinfo,
+                                    headers={"Content-Type": checked.content_type})
+        except OSError as exc:
+            raise ImageFailed(f"cannot store it: {exc.strerror or exc}", permanent=False) from None
         checksum = hashlib.md5(checked.data, usedforsecurity=False).hexdigest()
         self.state.record_image(url, path, thumb, checksum, len(checked.data), datetime.now(timezone.utc))
         self.stats.inc_value("images/mirrored")
@@ -264,6 +269,13 @@ class MirrorImagesPipeline(FilesPipeline):
         """Results come in request order: pair each with its image and record the outcome."""
         adapter = ItemAdapter(item)
         mirrored, failures = [], []
+        for post_url, origin in self._referenced(adapter):
+            scheme = urlsplit(origin).scheme
+            if scheme not in ("http", "https"):
+                reason = f"refused: {scheme or 'relative'} URL (only http and https are fetched)"
+                failures.append({"url": post_url, "reason": reason})
+                self.stats.inc_value("images/refused")
+                logger.warning("image not mirrored for %r (%s): %s: %s", adapter["title"], adapter["link"], post_url, reason)
         for (post_url, origin), (ok, value) in zip(self._wanted(adapter), results):
             if not ok or not value or value.get("failed"):
                 if not ok or not value:

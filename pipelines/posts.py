@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
 
 from crawler import postformat
 from crawler.files import read_bytes_or_none, write_atomic
@@ -79,7 +80,11 @@ class PostWriterPipeline:
             outcome = "unchanged"
         else:
             outcome = "created" if not path.exists() else "updated"
-            write_atomic(path, data)
+            try:
+                write_atomic(path, data)
+            except OSError as exc:
+                self.stats.inc_value("posts/failed")
+                raise DropItem(f"cannot write {relpath}: {exc.strerror or exc}") from None
         self.state.record(key, relpath, digest, adapter["source"], now)
         self.stats.inc_value(f"posts/{outcome}")
         adapter["post_path"] = relpath

@@ -8,6 +8,8 @@ can check what was fetched (or that nothing was).
 from __future__ import annotations
 
 import hashlib
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +35,8 @@ class LoopbackServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._faults: dict[str, list[str]] = {}
+        self.stall_seconds = 3.0
         self._lock = threading.Lock()
         server = self
 
@@ -61,6 +65,15 @@ class LoopbackServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def fail(self, path: str, *faults: str) -> None:
+        """Answer the next requests for ``path`` with these faults, in turn, then normally.
+
+        Faults: ``500``, ``reset`` (connection reset before any answer), ``half`` (headers
+        promise the whole body, half of it comes, then the connection closes), ``stall``
+        (no answer for ``self.stall_seconds``)."""
+        with self._lock:
+            self._faults.setdefault(path, []).extend(faults)
+
     def add(self, path: str, body: bytes | str = b"", **kwargs) -> None:
         """Serve ``body`` at ``path`` (the path may include a query string)."""
         self.routes[path] = Route(body, **kwargs)
@@ -81,7 +94,11 @@ class LoopbackServer:
     def _answer(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
         with self._lock:
             self.requests.append((handler.command, handler.path, dict(handler.headers)))
+            pending = self._faults.get(handler.path) or self._faults.get(handler.path.split("?", 1)[0])
+            fault = pending.pop(0) if pending else None
         route = self.routes.get(handler.path) or self.routes.get(handler.path.split("?", 1)[0])
+        if fault is not None and self._inject(handler, fault, route):
+            return
         if route is None:
             route = Route(b"not found", status=404, content_type="text/plain")
         elif route.when is not None and not route.when(dict(handler.headers)):
@@ -107,3 +124,31 @@ class LoopbackServer:
         handler.end_headers()
         if not head:
             handler.wfile.write(body)
+
+    def _inject(self, handler: BaseHTTPRequestHandler, fault: str, route: Route | None) -> bool:
+        """Misbehave as ``fault`` says; True when the request has been dealt with."""
+        if fault == "500":
+            handler.send_response(500)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        elif fault == "reset":
+            handler.close_connection = True
+            handler.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            handler.request.close()
+        elif fault == "half":
+            body = route.body if route is not None else b"x" * 1000
+            body = body.encode("utf-8") if isinstance(body, str) else body
+            handler.close_connection = True
+            handler.send_response(200)
+            handler.send_header("Content-Type", route.content_type if route else "text/plain")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body[: len(body) // 2])
+            handler.wfile.flush()
+            handler.request.shutdown(socket.SHUT_RDWR)
+        elif fault == "stall":
+            time.sleep(self.stall_seconds)
+            handler.close_connection = True
+        else:
+            raise ValueError(f"unknown fault {fault!r}")
+        return True

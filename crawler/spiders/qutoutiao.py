@@ -8,7 +8,9 @@ from typing import Any
 import scrapy
 from w3lib.url import add_or_replace_parameter, url_query_parameter
 
-from crawler.dates import from_timestamp
+from datetime import datetime, timezone
+
+from crawler.dates import from_timestamp, not_in_future, parse_date
 from crawler.htmlsource import inner_html
 from crawler.spiders.base import SourceSpider
 
@@ -48,15 +50,18 @@ class QutoutiaoSpider(SourceSpider):
             if not isinstance(url, str) or not url.strip():
                 self.skip("missing field: url", where)
                 continue
-            self.count("articles/listed")
             link = response.urljoin(url.strip())
+            if not link.startswith(("http://", "https://")):
+                self.skip(f"refused URL {link[:60]!r}: only http and https are fetched", where)
+                continue
+            self.count("articles/listed")
             if self.already_done(link.split("?", 1)[0], link):
                 continue  # list-API articles are fetched once; --force fetches them again
             # Article pages stay out of the HTTP cache: only list pages need revalidating.
             yield scrapy.Request(link, callback=self.parse_article, errback=self.article_failed,
-                                 cb_kwargs={"entry": entry}, meta={"dont_cache": True})
+                                 cb_kwargs={"entry": entry, "link": link}, meta={"dont_cache": True})
 
-    def parse_article(self, response, entry: dict):
+    def parse_article(self, response, entry: dict, link: str):
         if not hasattr(response, "text"):
             self.skip("not an HTML page", response.url)
             return
@@ -68,13 +73,30 @@ class QutoutiaoSpider(SourceSpider):
         if not isinstance(title, str) or not title.strip():
             self.skip("missing field: title", response.url)
             return
-        url = str(entry.get("url") or response.url)
-        show_time = entry.get("show_time")
+        repairs = []
+        published = _show_time(entry.get("show_time"))
+        if published is None and entry.get("show_time") not in (None, ""):
+            repairs.append(f"unreadable show_time {entry.get('show_time')!r}: used the first-seen time")
+        elif published is not None and not_in_future(published, datetime.now(timezone.utc)) is None:
+            repairs.append(f"show_time in the future ({entry.get('show_time')}): used the first-seen time")
+            published = None
+        for repair in repairs:
+            self.logger.warning("repaired %s: %s", response.url, repair)
         yield self.article(
             title=title.strip(),
-            link=response.urljoin(url),
-            guid=response.urljoin(url).split("?", 1)[0],
+            link=link,
+            guid=link.split("?", 1)[0],
             body=body,
-            published=from_timestamp(show_time) if show_time not in (None, "") else None,
+            published=published,
             author=entry.get("nickname") if isinstance(entry.get("nickname"), str) else None,
+            repairs=repairs,
         )
+
+
+def _show_time(value) -> datetime | None:
+    """Unix seconds as a number or a string, or any date form a string may take."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return from_timestamp(value)
+    return parse_date(str(value)) if isinstance(value, str) else None
