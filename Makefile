@@ -9,7 +9,8 @@ DATA ?= data
 DEMO_PORT ?= 8750
 DEMO_TLS_PORT ?= 8751
 
-.PHONY: install demo test test-faults clean
+.PHONY: install demo test test-faults bench clean
+N ?= 2000
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,24 @@ test-faults: install
 	rm -f $(DATA)/faults/summary.json
 	FAULTS_REPORT=$(abspath $(DATA))/faults/summary.json $(BIN)/python -m pytest -q -m slow
 	cat $(DATA)/faults/summary.json
+
+# The demo's posts published into the minimal Hexo site in tests/hexo and built by Hexo (hexo and
+# its plugins pinned by tests/hexo/package-lock.json). Needs Node.js >= 20.19; without node the
+# install is skipped and the tests say they were skipped.
+.PHONY: test-hexo
+test-hexo: install
+	@if command -v node >/dev/null 2>&1; then \
+		echo "cd tests/hexo && npm ci --no-audit --no-fund"; \
+		cd tests/hexo && npm ci --no-audit --no-fund; \
+	else \
+		echo "test-hexo: node not found: not installing tests/hexo; the hexo tests will be skipped"; \
+	fi
+	$(BIN)/python -m pytest -q -rs -m hexo
+
+# Four runs (bare Scrapy floor, posts, posts+images, rerun), three times each, on a generated
+# loopback site of N articles (N=10000 works): a table, and $(DATA)/bench/results.json.
+bench: install
+	$(BIN)/python -m tests.bench --n $(N) --out $(abspath $(DATA))/bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -196,12 +196,16 @@ def _crawl(config: Config, sources: list[Source], args: argparse.Namespace, data
 
 def _settings(config: Config, args: argparse.Namespace):
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.settings import SETTINGS_PRIORITIES
     from scrapy.utils.project import get_project_settings
 
     settings = get_project_settings()
     settings.setdict(config.settings, priority="project")
     settings.set("SOURCES_FILE", str(Path(args.config).resolve()), priority="cmdline")
     settings.set("DATA_DIR", str(Path(args.data).resolve()), priority="cmdline")
+    if settings.getpriority("HTTPCACHE_DIR") == SETTINGS_PRIORITIES["default"]:
+        # Beside the posts: Scrapy's default (.scrapy/ in the project) is not there outside it.
+        settings.set("HTTPCACHE_DIR", str(Path(args.data).resolve() / "httpcache"), priority="project")
     settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
     if args.no_images:
         settings.set("IMAGES_ENABLED", False, priority="cmdline")

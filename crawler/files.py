@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
 from pathlib import Path
+
+
+_counter = itertools.count()
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
-    A run killed at any moment leaves either the old file or the new one, never a mix; the
-    temporary file is removed when the write fails (a full disk, say).
+    A run killed at any moment leaves either the old file or the new one, never a mix, and a
+    reader never sees half a file; the temporary file is removed when the write fails (a full
+    disk, say), and one left by a killed run is removed by the next (``remove_temporaries``).
+    There is no fsync: the rename already protects against a killed process, and syncing every
+    post would cost more than rendering it; a power cut is the state store's business.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")  # TEMPORARY_GLOB
+    tmp = path.parent / f".tmp-{os.getpid()}-{next(_counter)}.part"  # matches TEMPORARY_GLOB
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -27,6 +32,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
 
 
 TEMPORARY_GLOB = ".tmp-*.part"

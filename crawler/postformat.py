@@ -9,6 +9,7 @@ is), and file names are safe on every file system.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ SUFFIX_BYTES = 7  # "-" + 6 hex digits, added when two articles want the same fi
 _YAML_LINE_BREAKS = re.compile("[\r\n\x85\u2028\u2029]")
 # Scalars YAML 1.2 loaders (Hexo's js-yaml) type as numbers though PyYAML's 1.1 reads a string.
 _YAML12_NUMBER = re.compile(r"^[-+]?(0o[0-7]+|0x[0-9a-fA-F]+|(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?)$")
-_UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
+# ``%`` too: Hexo decodes permalinks as URIs, and a bare ``%`` makes it drop the post.
+_UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*%]')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
 
 
@@ -336,18 +338,37 @@ def _escaped(value: str) -> str:
     return text[: text.rindex('"') + 1]
 
 
+# Characters YAML accepts in a stream (PyYAML's reader): anything else must be escaped.
+_YAML_PRINTABLE = re.compile("[\x09\x20-\x7E\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]*")
+
+
+def _quoted_reads_back(value: str, style: str) -> bool:
+    r"""Whether the unescaped quoting reads back exactly, decided without a YAML parser: a
+    one-line printable value is safe in ``'…'`` unless it holds ``'``, and in ``"…"`` unless it
+    holds ``"`` or ``\``."""
+    if not _YAML_PRINTABLE.fullmatch(value) or value.startswith("\ufeff"):
+        return False
+    return "'" not in value if style == "single" else '"' not in value and "\\" not in value
+
+
+@functools.lru_cache(maxsize=4096)
 def yaml_scalar(value: str, styles: tuple[str, ...], in_sequence: bool = False) -> str:
     """The first of ``styles`` (plain, single, double: unescaped, as the original wrote them)
-    that reads back as exactly ``value``; else an escaped double-quoted scalar."""
+    that reads back as exactly ``value``; else an escaped double-quoted scalar. Cached: the
+    same categories and authors come back in every post of a source."""
     for style in styles:
         if style == "plain":
             if _YAML12_NUMBER.match(value) or value != value.strip():
                 continue
             text = value
         elif style == "single":
-            text = f"'{value}'"
+            if _quoted_reads_back(value, style):
+                return f"'{value}'"
+            continue
         else:
-            text = f'"{value}"'
+            if _quoted_reads_back(value, style):
+                return f'"{value}"'
+            continue
         if _reads_back(text, value, in_sequence):
             return text
     return _escaped(value)
@@ -381,11 +402,13 @@ def render(post: Post) -> str:
 def safe_component(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     """One path component that every file system accepts and that cannot climb out."""
     name = _UNSAFE_NAME_CHARS.sub("_", name)
-    name = _truncate(name, max_bytes).rstrip(" .")
+    # No leading "_" or ".": Hexo ignores such files and folders (the original's “quoted”
+    # titles became "_quoted_…" and silently never appeared); no trailing space or dot either.
+    name = _truncate(name, max_bytes).lstrip("_.").rstrip(" .")
     if not name:
-        return "_"
+        return "untitled"
     if _WINDOWS_RESERVED.match(name):
-        name = "_" + name
+        name = name.split(".")[0] + "_" + name[len(name.split(".")[0]):]
     return _truncate(name, max_bytes)
 
 

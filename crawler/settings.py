@@ -10,6 +10,9 @@ USER_AGENT = "aggregator-posts/0.1 (Scrapy)"
 ROBOTSTXT_OBEY = False
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
+# Every source is a crawler of its own: items in flight per crawler are bounded so that many
+# sources in one run do not hold thousands of articles (and their images) in memory at once.
+CONCURRENT_ITEMS = 32
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # also bounds what a gzip/deflate/brotli body inflates to
@@ -83,3 +86,7 @@ network errors and 5xx answers are retried on the next run."""
 IMAGES_MAX_BYTES = 20 * 1024 * 1024
 IMAGES_MAX_PIXELS = 40_000_000
 IMAGES_THUMB_SIZE = [400, 300]
+IMAGES_IN_FLIGHT = 16
+"""Images downloaded or checked at once, for the whole process (every source together)."""
+IMAGES_CHECK_THREADS = 2
+"""Images checked and thumbnailed at once (in threads, beside the crawl), for the whole process."""

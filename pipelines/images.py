@@ -70,6 +70,11 @@ class MirrorImagesPipeline(FilesPipeline):
 
     # This run's downloads, shared by every crawler of the process: image URL -> future result.
     _this_run: dict[str, asyncio.Future] = {}
+    # Images being decoded at once, across every crawler: each holds a decoded picture in memory.
+    _checking: asyncio.Semaphore | None = None
+    # Images being fetched or checked at once, across every crawler: each crawler has its own
+    # downloader, so without this bound twenty sources would hold twenty times the bodies.
+    _in_flight: asyncio.Semaphore | None = None
 
     def __init__(self, store_uri: str, *, crawler, state_path: Path) -> None:
         super().__init__(store_uri, crawler=crawler)
@@ -92,6 +97,8 @@ class MirrorImagesPipeline(FilesPipeline):
         self.max_pixels = settings.getint("IMAGES_MAX_PIXELS", 40_000_000)
         self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE", [400, 300]))
         self.force = settings.getbool("FORCE_REFRESH")
+        self.check_threads = settings.getint("IMAGES_CHECK_THREADS", 2)
+        self.max_in_flight = settings.getint("IMAGES_IN_FLIGHT", 16)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -177,6 +184,9 @@ class MirrorImagesPipeline(FilesPipeline):
                 return {"url": url, "path": known.path, "thumb": known.thumb, "checksum": known.checksum,
                         "status": "uptodate"}
         self._this_run[url] = asyncio.get_running_loop().create_future()
+        if MirrorImagesPipeline._in_flight is None:
+            MirrorImagesPipeline._in_flight = asyncio.Semaphore(self.max_in_flight)
+        await MirrorImagesPipeline._in_flight.acquire()  # released by _settle, once it is done
         return None
 
     def _stored(self, path: str) -> bool:
@@ -204,11 +214,24 @@ class MirrorImagesPipeline(FilesPipeline):
         try:
             if response.status == 403 and "referer_retried" not in request.meta:
                 response = await self._retry_with_other_referer(request)
-            result = self._store(url, response)
+            # Pillow and the file writes release the GIL: in a worker thread they run beside
+            # the crawl instead of stopping it.
+            if MirrorImagesPipeline._checking is None:
+                MirrorImagesPipeline._checking = asyncio.Semaphore(self.check_threads)
+            async with MirrorImagesPipeline._checking:
+                result = await asyncio.to_thread(self._store, url, response)
         except ImageFailed as exc:
             if exc.permanent:
                 self.state.record_image_failure(url, str(exc), datetime.now(timezone.utc))
             result = _failed(url, str(exc))
+        else:
+            # Recorded here, in the crawl's thread, once both files are in the store.
+            self.state.record_image(url, result["path"], result["thumb"], result["checksum"], result["size"],
+                                    datetime.now(timezone.utc))
+            self.stats.inc_value("images/mirrored")
+            self.stats.inc_value("images/bytes", result["size"])
+            if result.pop("converted"):
+                self.stats.inc_value("images/converted")
         self._settle(url, result)
         return result
 
@@ -249,19 +272,17 @@ class MirrorImagesPipeline(FilesPipeline):
         except OSError as exc:
             raise ImageFailed(f"cannot store it: {exc.strerror or exc}", permanent=False) from None
         checksum = hashlib.md5(checked.data, usedforsecurity=False).hexdigest()
-        self.state.record_image(url, path, thumb, checksum, len(checked.data), datetime.now(timezone.utc))
-        self.stats.inc_value("images/mirrored")
-        self.stats.inc_value("images/bytes", len(checked.data))
-        if checked.converted_from:
-            self.stats.inc_value("images/converted")
-        return {"url": url, "path": path, "thumb": thumb, "checksum": checksum, "status": "downloaded"}
+        return {"url": url, "path": path, "thumb": thumb, "checksum": checksum, "status": "downloaded",
+                "size": len(checked.data), "converted": checked.converted_from}
 
     def _settle(self, url: str, result: dict) -> None:
+        """The end of one download (stored or failed): tell waiting crawlers, free its place."""
         if result.get("failed"):
             self.stats.inc_value("images/failed")
         future = self._this_run.get(url)
         if future is not None and not future.done():
             future.set_result(result)
+            MirrorImagesPipeline._in_flight.release()
 
     # --- back to the item -------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ def test_title_is_quoted_as_the_original_quoted_it():
         "both ' and \" quotes",
         "back\\slash \"quoted\" 'x'",
         "line\nbreak",
+        "trailing newline\n",
         "tab\there",
         "trailing space ",
         "\u2028separator",
@@ -148,6 +149,7 @@ def test_file_path_follows_the_original():
         (("CON", "aux.txt", "Lpt1"), "NUL"),
         (("a", "b", "c"), "标" * 300),
         (("a", "b", "c"), "..."),
+        (("_drafts", ".NET", "a"), "“引号”开头 100%"),
     ],
 )
 def test_file_path_stays_inside_and_is_portable(tmp_path, categories, title):
@@ -156,9 +158,10 @@ def test_file_path_stays_inside_and_is_portable(tmp_path, categories, title):
     assert tmp_path.resolve() in target.parents
     for part in rel.parts:
         assert part not in ("", ".", "..")
-        assert not any(ord(c) < 32 or c in '/\\<>:"|?*' for c in part)
+        assert not any(ord(c) < 32 or c in '/\\<>:"|?*%' for c in part)
+        assert not part.startswith(("_", "."))  # Hexo ignores such files and folders
         assert len(part.encode("utf-8")) <= 200
-        assert part.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL", "LPT1", "COM1"}
+        assert part.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL", "LPT1", "COM1"}, part
         assert not part.endswith((" ", "."))
 
 
@@ -169,5 +172,6 @@ def test_no_name_can_climb_out(categories, title):
     assert not rel.is_absolute()
     for part in rel.parts:
         assert part not in ("", ".", "..") and "/" not in part and "\x00" not in part
+        assert not part.startswith(("_", ".")) and "%" not in part
         assert len(part.encode("utf-8")) <= 200
     assert Path("/base", rel).resolve().is_relative_to("/base")

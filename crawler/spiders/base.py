@@ -6,7 +6,6 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.settings import SETTINGS_PRIORITIES
 
 from pathlib import Path
 
@@ -25,13 +24,6 @@ class SourceSpider(scrapy.Spider):
 
     source: Source
     _state_store: StateStore | None = None  # not `state`: Scrapy's JOBDIR keeps a dict there
-
-    @classmethod
-    def update_settings(cls, settings) -> None:
-        super().update_settings(settings)
-        # The HTTP cache (conditional requests for list pages and feeds) lives beside the posts.
-        if settings.getpriority("HTTPCACHE_DIR") == SETTINGS_PRIORITIES["default"]:
-            settings.set("HTTPCACHE_DIR", str(Path(settings["DATA_DIR"]).resolve() / "httpcache"), priority="default")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any):

@@ -1,0 +1,206 @@
+"""`make bench`: four runs, each a fresh process, three times over, on one generated site.
+
+    python -m tests.bench [--n 2000] [--reps 3] [--out data/bench]
+
+1. floor  — bare Scrapy fetching exactly the pages a posts run fetches, parsing nothing;
+2. posts  — `crawler run --no-images` from an empty folder;
+3. images — `crawler run` (images mirrored, local links) from an empty folder;
+4. rerun  — `crawler run` again on the images run's folder, nothing changed.
+
+Wall time and peak RSS come from the child process itself (``os.wait4``); request counts from
+the server. Prints a table and writes ``OUT/results.json`` and ``OUT/results.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import scrapy
+
+from tests.bench.site import BenchSite
+
+ROOT = Path(__file__).resolve().parents[2]
+KINDS = ("floor", "posts", "images", "rerun")
+METRICS = ("wall_s", "pages_per_s", "posts_per_s", "images_per_s", "peak_rss_mb")
+
+
+def machine() -> dict:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cores": os.cpu_count(), "cpu": model, "memory_gib": round(memory, 1),
+            "python": platform.python_version(), "scrapy": scrapy.__version__, "system": platform.platform()}
+
+
+class BenchServer:
+    def __init__(self, n: int, cache: Path, work: Path) -> None:
+        port_file = work / "port"
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.bench.server", "--n", str(n),
+                                         "--port-file", str(port_file), "--cache", str(cache)], cwd=ROOT)
+        for _ in range(600):
+            if port_file.exists():
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError("the benchmark server did not start")
+            time.sleep(0.1)
+        self.base = f"http://127.0.0.1:{port_file.read_text()}"
+
+    def stats(self) -> dict:
+        with urlopen(self.base + "/__stats") as answer:
+            return json.loads(answer.read())
+
+    def reset(self) -> None:
+        urlopen(self.base + "/__reset").read()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def timed(args: list[str]) -> tuple[float, float, int]:
+    """Run a child; return its wall time, its peak RSS in MB, and its exit status."""
+    began = time.monotonic()
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - began
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(args[:4])}… exited {process.returncode}: {process.stderr.read().decode()[-2000:]}")
+    process.stderr.close()
+    return wall, usage.ru_maxrss / 1024, process.returncode
+
+
+def one_run(kind: str, server: BenchServer, work: Path, config: Path, urls: Path, rep: int) -> dict:
+    server.reset()
+    crawler = [sys.executable, "-m", "crawler.cli", "run", "--config", str(config)]
+    if kind == "floor":
+        wall, rss, _ = timed([sys.executable, "-m", "tests.bench.floor", str(urls)])
+        written = 0
+    else:
+        data = work / f"{'images' if kind in ('images', 'rerun') else 'posts'}-{rep}"
+        if kind in ("posts", "images"):
+            shutil.rmtree(data, ignore_errors=True)
+        args = crawler + ["--data", str(data)] + (["--no-images"] if kind == "posts" else [])
+        wall, rss, _ = timed(args)
+        report = json.loads((data / "runs" / "latest.json").read_text())
+        written = len(report["created"]) + len(report["updated"])
+    served = server.stats()
+    pages = served["requests"] - served["image_requests"]
+    return {
+        "wall_s": round(wall, 3),
+        "pages_per_s": round(pages / wall, 1),
+        "posts_per_s": round(written / wall, 1),
+        "images_per_s": round(served["image_requests"] / wall, 1),
+        "peak_rss_mb": round(rss, 1),
+        "pages": pages,
+        "image_requests": served["image_requests"],
+        "images_fetched_twice": served["repeated_images"],
+        "posts_written": written,
+    }
+
+
+def summarise(samples: list[dict]) -> dict:
+    out = {}
+    for key in samples[0]:
+        values = [s[key] for s in samples]
+        out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return out
+
+
+def table(results: dict) -> str:
+    header = "| run | wall s | pages/s | posts/s | images/s | peak RSS MB | pages | image requests | posts written |"
+    lines = [header, "|" + "---|" * 9]
+    for kind in KINDS:
+        r = results["runs"][kind]
+        cell = lambda k, fmt="{:.1f}": (fmt.format(r[k]["median"]) + f" ({fmt.format(r[k]['min'])}–{fmt.format(r[k]['max'])})")  # noqa: E731
+        lines.append(f"| {kind} | {cell('wall_s', '{:.2f}')} | {cell('pages_per_s')} | {cell('posts_per_s')} | "
+                     f"{cell('images_per_s')} | {cell('peak_rss_mb')} | {r['pages']['median']:.0f} | "
+                     f"{r['image_requests']['median']:.0f} | {r['posts_written']['median']:.0f} |")
+    ratios = results["ratios"]
+    lines.append("")
+    lines.append(f"posts/floor (pages/s) = {ratios['posts/floor']:.2f}; images/floor (pages/s) = {ratios['images/floor']:.2f}; "
+                 f"rerun/posts (wall) = {ratios['rerun/posts']:.3f}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench")
+    parser.add_argument("--n", type=int, default=2000, help="articles in the generated site (default: %(default)s)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of the four runs (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
+    args = parser.parse_args()
+
+    began = time.monotonic()
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=args.out))
+    server = BenchServer(args.n, args.out / "cache", work)
+    try:
+        site = BenchSite(args.n, server.base, args.out / "cache")
+        config, urls = work / "sources.toml", work / "urls.txt"
+        config.write_text(site.sources_toml(), encoding="utf-8")
+        urls.write_text("\n".join(site.page_urls()))
+        ceiling_urls = work / "ceiling.txt"
+        ceiling_urls.write_text("\n".join(site.page_urls() + [f"{server.base}/img/own-{i}" for i in range(args.n)]))
+        ceiling = json.loads(subprocess.run([sys.executable, "-m", "tests.bench.load", server.base, str(ceiling_urls), "3"],
+                                            cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+        samples: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+        for rep in range(args.reps):
+            for kind in KINDS:
+                samples[kind].append(one_run(kind, server, work, config, urls, rep))
+                print(f"  rep {rep + 1} {kind:<6} {samples[kind][-1]['wall_s']:.2f} s", flush=True)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    runs = {kind: summarise(samples[kind]) for kind in KINDS}
+    med = lambda kind, key: runs[kind][key]["median"]  # noqa: E731
+    results = {
+        "machine": machine(),
+        "n": args.n,
+        "server_ceiling": ceiling,
+        "runs": runs,
+        "ratios": {
+            "posts/floor": round(med("posts", "pages_per_s") / med("floor", "pages_per_s"), 3),
+            "images/floor": round(med("images", "pages_per_s") / med("floor", "pages_per_s"), 3),
+            "rerun/posts": round(med("rerun", "wall_s") / med("posts", "wall_s"), 3),
+        },
+        "samples": samples,
+        "bench_seconds": round(time.monotonic() - began, 1),
+    }
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    text = table(results)
+    m = results["machine"]
+    header = (f"N = {args.n}, median of {args.reps} (min–max); {m['cores']} cores, {m['cpu']}, Python {m['python']}, "
+              f"Scrapy {m['scrapy']}; server ceiling {ceiling['requests_per_s']:.0f} requests/s "
+              f"({ceiling['mb_per_s']} MB/s, {ceiling['connections']} connections); whole benchmark "
+              f"{results['bench_seconds']:.0f} s")
+    (args.out / "results.md").write_text(header + "\n\n" + text + "\n")
+    print()
+    print(header)
+    print(text)
+    problems = [f"{k}: an image was fetched twice" for k in ("images", "rerun") if runs[k]["images_fetched_twice"]["max"]]
+    problems += ["rerun wrote posts"] if runs["rerun"]["posts_written"]["max"] else []
+    for problem in problems:
+        print(f"bench: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
