@@ -12,6 +12,7 @@ from pathlib import Path
 from crawler.config import Config, ConfigError, Source, load_config
 from crawler.files import remove_temporaries
 from crawler.lock import DataDirLock, LockBusy
+from crawler.memory import limit_malloc_growth
 from crawler.report import SourceOutcome, SourceRecorder, read_latest, write_report
 from crawler.state import StateStore
 
@@ -118,11 +119,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     data_dir = Path(args.data)
-    lock = DataDirLock(data_dir)
-    try:
-        lock.acquire(args.wait)
-    except LockBusy as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
+    lock = _take_lock(data_dir, args.wait)
+    if lock is None:
         return EXIT_BUSY
     with lock:
         for folder in ("posts", "images"):
@@ -132,6 +130,17 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:  # the report or the state could not be written: a full disk, say
             print(f"crawler: cannot write to {data_dir}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_FAILURES
+
+
+def _take_lock(data_dir: Path, wait: float) -> DataDirLock | None:
+    """The output folder's lock, or None (said on stderr) when another run keeps it."""
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire(wait)
+    except LockBusy as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return None
+    return lock
 
 
 def _chosen_sources(config: Config, names: list[str], categories: list[str]) -> list[Source]:
@@ -150,6 +159,7 @@ def _in_category(source: Source, path: str) -> bool:
 
 def _crawl(config: Config, sources: list[Source], args: argparse.Namespace, data_dir: Path) -> int:
     settings = _settings(config, args)
+    limit_malloc_growth()
     from scrapy.crawler import Crawler, CrawlerProcess  # noqa: F401 - Crawler for the annotation
 
     started = datetime.now(timezone.utc)
@@ -369,11 +379,8 @@ def publish(args: argparse.Namespace) -> int:
         with_images = (read_latest(data_dir) or {}).get("image_links") == "local"
     else:
         with_images = args.images == "yes"
-    lock = DataDirLock(data_dir)
-    try:
-        lock.acquire(args.wait)
-    except LockBusy as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
+    lock = _take_lock(data_dir, args.wait)
+    if lock is None:
         return EXIT_BUSY
     with lock:
         state = StateStore(data_dir / "state.sqlite3")

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 
 import frontmatter
 from PIL import Image
 
-from tests.conftest import run_crawler
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port, run_crawler
 
 
 def test_demo_mirrors_images_and_a_rerun_fetches_and_writes_nothing(tmp_path):

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -30,7 +29,7 @@ import lxml.html
 import pytest
 
 from crawler.postformat import Post, render
-from tests.conftest import ROOT, run_crawler
+from tests.conftest import ROOT, free_port, run_crawler
 
 pytestmark = pytest.mark.hexo
 
@@ -47,12 +46,6 @@ BUILD_TZ = "Asia/Shanghai"
 BUILD_OFFSET = timezone(timedelta(hours=8), BUILD_TZ)
 
 FIELDS = ("title", "categories", "headimg", "author", "comments", "date", "thumbnail")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def node_or_skip() -> str:

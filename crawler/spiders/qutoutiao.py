@@ -20,6 +20,11 @@ class QutoutiaoSpider(SourceSpider):
 
     The article body is the inner HTML of the page's ``.content`` element, as the page wrote
     it; the pipelines turn its lazy ``data-src`` images into real ones.
+
+    List pages are read one after another, each after its articles (article requests have the
+    higher priority): pending requests stay at one page's worth however many pages a source
+    has, and an unchanged page whose articles are all known ends the walk, so a run where
+    nothing changed costs one request for the source.
     """
 
     name = "qutoutiao"
@@ -27,12 +32,15 @@ class QutoutiaoSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         self.pages_read_before()
-        first_page = int(url_query_parameter(self.source.url, "page") or 1)
-        for page in range(first_page, first_page + self.source.pages):
-            url = self.source.url if page == first_page else add_or_replace_parameter(self.source.url, "page", str(page))
-            yield scrapy.Request(url, callback=self.parse_list, errback=self.source_failed)
+        yield self._list_request(1)
 
-    def parse_list(self, response):
+    def _list_request(self, number: int) -> scrapy.Request:
+        """The source's ``number``-th list page (1 is the URL as configured)."""
+        first = int(url_query_parameter(self.source.url, "page") or 1)
+        url = self.source.url if number == 1 else add_or_replace_parameter(self.source.url, "page", str(first + number - 1))
+        return scrapy.Request(url, callback=self.parse_list, errback=self.source_failed, cb_kwargs={"number": number})
+
+    def parse_list(self, response, number: int = 1):
         try:
             entries = response.json()["data"]["data"]
             if not isinstance(entries, list):
@@ -41,6 +49,7 @@ class QutoutiaoSpider(SourceSpider):
             self.source_broken(response.url, f"not a list API answer ({exc})")
             return
         self.source_read()
+        fresh = 0
         for index, entry in enumerate(entries):
             where = f"{response.url} entry {index}"
             if not isinstance(entry, dict):
@@ -57,9 +66,13 @@ class QutoutiaoSpider(SourceSpider):
             self.count("articles/listed")
             if self.already_done(link.split("?", 1)[0], link):
                 continue  # list-API articles are fetched once; --force fetches them again
+            fresh += 1
             # Article pages stay out of the HTTP cache: only list pages need revalidating.
-            yield scrapy.Request(link, callback=self.parse_article, errback=self.article_failed,
+            yield scrapy.Request(link, callback=self.parse_article, errback=self.article_failed, priority=1,
                                  cb_kwargs={"entry": entry, "link": link}, meta={"dont_cache": True})
+        unchanged = "cached" in response.flags and fresh == 0
+        if number < self.source.pages and entries and not unchanged:
+            yield self._list_request(number + 1)
 
     def parse_article(self, response, entry: dict, link: str):
         if not hasattr(response, "text"):
