@@ -12,7 +12,6 @@ from pathlib import Path
 from crawler.config import Config, ConfigError, Source, load_config
 from crawler.files import remove_temporaries
 from crawler.lock import DataDirLock, LockBusy
-from crawler.memory import limit_malloc_growth
 from crawler.report import SourceOutcome, SourceRecorder, read_latest, write_report
 from crawler.state import StateStore
 
@@ -159,7 +158,6 @@ def _in_category(source: Source, path: str) -> bool:
 
 def _crawl(config: Config, sources: list[Source], args: argparse.Namespace, data_dir: Path) -> int:
     settings = _settings(config, args)
-    limit_malloc_growth()
     from scrapy.crawler import Crawler, CrawlerProcess  # noqa: F401 - Crawler for the annotation
 
     started = datetime.now(timezone.utc)

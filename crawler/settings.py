@@ -88,5 +88,5 @@ IMAGES_MAX_PIXELS = 40_000_000
 IMAGES_THUMB_SIZE = [400, 300]
 IMAGES_IN_FLIGHT = 16
 """Images downloaded or checked at once, for the whole process (every source together)."""
-IMAGES_CHECK_THREADS = 2
-"""Images checked and thumbnailed at once (in threads, beside the crawl), for the whole process."""
+IMAGES_CHECK_WORKERS = 2
+"""Worker processes that check and thumbnail images, beside the crawl, for the whole run."""

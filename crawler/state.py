@@ -82,10 +82,39 @@ class StateStore:
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA cache_size=-4096")  # KiB
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
+
+    # Every source is a crawler, and each crawler's spider and pipelines need the store: one
+    # connection per process instead of three per source keeps memory flat (each connection
+    # has a page cache of its own) however many sources a run has. All users run in the
+    # reactor's thread.
+    _shared: dict[Path, tuple["StateStore", int]] = {}
+
+    @classmethod
+    def shared(cls, path: Path) -> "StateStore":
+        """The process's connection to ``path``; give it back with ``release``."""
+        key = path.resolve()
+        store, users = cls._shared.get(key, (None, 0))
+        if store is None:
+            store = cls(path)
+        cls._shared[key] = (store, users + 1)
+        return store
+
+    @classmethod
+    def release(cls, path: Path) -> None:
+        key = path.resolve()
+        store, users = cls._shared.get(key, (None, 0))
+        if store is None:
+            return
+        if users <= 1:
+            del cls._shared[key]
+            store.close()
+        else:
+            cls._shared[key] = (store, users - 1)
 
     def article(self, key: str) -> ArticleRecord | None:
         row = self._db.execute(

@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from itemadapter import ItemAdapter
@@ -34,7 +36,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 
 from crawler.files import write_atomic
-from crawler.imagecheck import CONTENT_TYPES, ImageRejected, check_image, sniff_extension
+from crawler.imagecheck import CONTENT_TYPES, CheckedImage, ImageRejected, check_image, sniff_extension
 from crawler.postformat import unwrap_proxy
 from crawler.state import StateStore
 
@@ -70,8 +72,6 @@ class MirrorImagesPipeline(FilesPipeline):
 
     # This run's downloads, shared by every crawler of the process: image URL -> future result.
     _this_run: dict[str, asyncio.Future] = {}
-    # Images being decoded at once, across every crawler: each holds a decoded picture in memory.
-    _checking: asyncio.Semaphore | None = None
     # Images being fetched or checked at once, across every crawler: each crawler has its own
     # downloader, so without this bound twenty sources would hold twenty times the bodies.
     _in_flight: asyncio.Semaphore | None = None
@@ -97,7 +97,7 @@ class MirrorImagesPipeline(FilesPipeline):
         self.max_pixels = settings.getint("IMAGES_MAX_PIXELS", 40_000_000)
         self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE", [400, 300]))
         self.force = settings.getbool("FORCE_REFRESH")
-        self.check_threads = settings.getint("IMAGES_CHECK_THREADS", 2)
+        self.check_workers = settings.getint("IMAGES_CHECK_WORKERS", 2)
         self.max_in_flight = settings.getint("IMAGES_IN_FLIGHT", 16)
 
     @classmethod
@@ -112,11 +112,11 @@ class MirrorImagesPipeline(FilesPipeline):
 
     def open_spider(self, spider=None) -> None:
         super().open_spider()
-        self.state = StateStore(self.state_path)
+        self.state = StateStore.shared(self.state_path)
 
     def close_spider(self, spider=None) -> None:
         if self.state is not None:
-            self.state.close()
+            StateStore.release(self.state_path)
 
     # --- which images, fetched how -----------------------------------------------------------
 
@@ -214,12 +214,9 @@ class MirrorImagesPipeline(FilesPipeline):
         try:
             if response.status == 403 and "referer_retried" not in request.meta:
                 response = await self._retry_with_other_referer(request)
-            # Pillow and the file writes release the GIL: in a worker thread they run beside
-            # the crawl instead of stopping it.
-            if MirrorImagesPipeline._checking is None:
-                MirrorImagesPipeline._checking = asyncio.Semaphore(self.check_threads)
-            async with MirrorImagesPipeline._checking:
-                result = await asyncio.to_thread(self._store, url, response)
+            self._accept(response)
+            checked = await self._check(response.body)
+            result = await asyncio.to_thread(self._persist, url, checked)
         except ImageFailed as exc:
             if exc.permanent:
                 self.state.record_image_failure(url, str(exc), datetime.now(timezone.utc))
@@ -251,16 +248,31 @@ class MirrorImagesPipeline(FilesPipeline):
         self.stats.inc_value("images/referer_retries")
         return await self.crawler.engine.download_async(retry)
 
-    def _store(self, url: str, response) -> dict:
+    def _accept(self, response) -> None:
         if response.status != 200:
             permanent = 400 <= response.status < 500 and response.status not in TRANSIENT_STATUSES
             raise ImageFailed(f"HTTP {response.status}", permanent=permanent)
         if len(response.body) > self.max_bytes:
             raise ImageFailed(f"{len(response.body)} bytes, more than IMAGES_MAX_BYTES", permanent=True)
+
+    async def _check(self, data: bytes) -> CheckedImage:
+        """Pillow's verdict, from a worker process.
+
+        Decoding runs in other processes: beside the crawl on a second core, its buffers out of
+        the crawl's memory (workers are replaced every few hundred images, so their memory
+        cannot creep either), and a decoder that crashes on hostile bytes takes down a worker,
+        not the run."""
         try:
-            checked = check_image(response.body, self.max_pixels, self.thumb_size)
+            return await asyncio.get_running_loop().run_in_executor(
+                _checkers(self.check_workers), check_image, data, self.max_pixels, self.thumb_size)
         except ImageRejected as exc:
             raise ImageFailed(str(exc), permanent=True) from None
+        except BrokenProcessPool:
+            _reset_checkers()
+            raise ImageFailed("the image checker crashed on it", permanent=True) from None
+
+    def _persist(self, url: str, checked: CheckedImage) -> dict:
+        """Write the image and its thumbnail (in a thread: file writes release the GIL)."""
         path = image_path(url, checked.extension)
         thumb = image_path(url, checked.thumbnail_extension, folder="thumbs")
         # The thumbnail first: an image counts as stored only once both files are in place.
@@ -310,6 +322,26 @@ class MirrorImagesPipeline(FilesPipeline):
         adapter["images"] = mirrored
         adapter["image_failures"] = failures
         return item
+
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def _checkers(workers: int) -> ProcessPoolExecutor:
+    """The process-wide pool of image checkers, started on first use."""
+    global _pool
+    if _pool is None:
+        # forkserver: workers never inherit the crawl's reactor, threads or sockets.
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                                    max_tasks_per_child=300)
+    return _pool
+
+
+def _reset_checkers() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
 
 
 def image_path(url: str, extension: str, folder: str = "full") -> str:

@@ -39,11 +39,11 @@ class PostWriterPipeline:
         )
 
     def open_spider(self):
-        self.state = StateStore(self.data_dir / "state.sqlite3")
+        self.state = StateStore.shared(self.data_dir / "state.sqlite3")
 
     def close_spider(self):
         if self.state is not None:
-            self.state.close()
+            StateStore.release(self.data_dir / "state.sqlite3")
 
     def process_item(self, item):
         adapter = ItemAdapter(item)

@@ -248,3 +248,22 @@ def test_progress_shows_on_a_terminal_only(server, tmp_path):
     cron = subprocess.run(args + ["--data", str(tmp_path / "cron")], cwd=ROOT, capture_output=True, text=True)
     assert cron.returncode == 0 and "\r" not in cron.stderr and "sources 0/1" not in cron.stderr
     assert "1 sources, 3 posts written" in cron.stdout
+
+
+def test_unchanged_list_api_costs_one_request(server, crawl):
+    base = server.base_url
+    for page in (1, 2, 3):
+        server.add(f"/content/outList?cid=1&tn=1&page={page}&limit=2",
+                   list_page(*[(f"p{page}{n}", f"页{page}文{n}", 1624359289 + page * 10 + n) for n in range(2)]),
+                   content_type="application/json")
+        for n in range(2):
+            server.add(f"/detail/p{page}{n}.html", article_page(f"<p>{page}-{n}</p>"))
+    config = (f'[[sources]]\nname = "q"\nspider = "qutoutiao"\nurl = "{base}/content/outList?cid=1&tn=1&page=1&limit=2"\n'
+              'categories = ["a", "b", "c"]\npages = 3\n')
+    first = crawl(config)
+    assert first.returncode == 0 and len(first.posts()) == 6
+    server.clear()
+    second = crawl(config)
+    assert second.returncode == 0
+    assert server.paths() == ["/content/outList?cid=1&tn=1&page=1&limit=2"]  # a 304, and the walk ends
+    assert latest(second.data)["created"] == [] and latest(second.data)["sources"][0]["posts"]["unchanged"] == 2

@@ -48,7 +48,7 @@ class SourceSpider(scrapy.Spider):
         if self.force:
             return False
         if self._state_store is None:
-            self._state_store = StateStore(Path(self.crawler.settings["DATA_DIR"]) / "state.sqlite3")
+            self._state_store = StateStore.shared(self._state_path())
         if self._state_store.article(article_key(guid, link)) is None:
             return False
         self.count("articles/known")
@@ -56,7 +56,10 @@ class SourceSpider(scrapy.Spider):
 
     def _close_state(self, spider) -> None:
         if self._state_store is not None:
-            self._state_store.close()
+            StateStore.release(self._state_path())
+
+    def _state_path(self) -> Path:
+        return Path(self.crawler.settings["DATA_DIR"]) / "state.sqlite3"
 
     def article(self, **fields: Any) -> Article:
         return Article(
