@@ -10,9 +10,11 @@ USER_AGENT = "aggregator-posts/0.1 (Scrapy)"
 ROBOTSTXT_OBEY = False
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
-# Every source is a crawler of its own: items in flight per crawler are bounded so that many
-# sources in one run do not hold thousands of articles (and their images) in memory at once.
-CONCURRENT_ITEMS = 32
+# Every source is a crawler of its own, and each crawler buffers responses while its pipelines
+# work (5 MB by default): with images, that buffer fills, once per source. Bounding it per
+# crawler keeps a run of fifty sources under the memory of a few (measured in BENCHMARKS.md).
+CONCURRENT_ITEMS = 16
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 500_000
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # also bounds what a gzip/deflate/brotli body inflates to
