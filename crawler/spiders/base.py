@@ -7,9 +7,11 @@ from typing import Any
 import scrapy
 from scrapy.crawler import Crawler
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from crawler.config import Source, load_config
+from crawler.dates import not_in_future
 from crawler.items import Article
 from crawler.report import SourceRecorder
 from crawler.state import StateStore, article_key
@@ -62,12 +64,28 @@ class SourceSpider(scrapy.Spider):
         return Path(self.crawler.settings["DATA_DIR"]) / "state.sqlite3"
 
     def article(self, **fields: Any) -> Article:
+        """The item for one article of this source; its repairs, if any, are logged here."""
+        for repair in fields.get("repairs", ()):
+            self.logger.warning("repaired %s: %s", fields["link"], repair)
         return Article(
             source=self.source.name,
             categories=list(self.source.categories),
             post_author=self.source.post_author,
             **fields,
         )
+
+    @staticmethod
+    def publication_date(raw: Any, parsed: datetime | None, field: str, repairs: list[str]) -> datetime | None:
+        """``parsed``, or None when the source's ``field`` was unreadable or in the future: the
+        first-seen time then stands in, and ``repairs`` says why."""
+        if parsed is None:
+            if raw not in (None, ""):
+                repairs.append(f"unreadable {field} {raw!r}: used the first-seen time")
+            return None
+        if not_in_future(parsed, datetime.now(timezone.utc)) is None:
+            repairs.append(f"{field} in the future ({raw}): used the first-seen time")
+            return None
+        return parsed
 
     def source_read(self) -> None:
         """A list page or the feed was read: the source was fetched."""

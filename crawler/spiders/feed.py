@@ -5,12 +5,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
 from typing import Any
 
 import scrapy
 
-from crawler.dates import not_in_future, parse_date
+from crawler.dates import parse_date
 from crawler.feeds import FeedError, parse_feed
 from crawler.spiders.base import SourceSpider
 from crawler.state import article_key
@@ -42,7 +41,6 @@ class FeedSpider(SourceSpider):
         self.source_read()
         # "cached": the server answered 304, so this is the feed the last run read already.
         unchanged = "cached" in response.flags
-        now = datetime.now(timezone.utc)
         seen: set[str] = set()
         for index, entry in enumerate(feed.entries):
             where = f"{response.url} entry {index}"
@@ -69,14 +67,7 @@ class FeedSpider(SourceSpider):
             if not title:
                 title = _title_from(entry.body) or (link or entry.guid)
                 repairs.append("missing title: made one from the body")
-            published = parse_date(entry.published)
-            if entry.published and published is None:
-                repairs.append(f"unreadable date {entry.published!r}: used the first-seen time")
-            elif published is not None and not_in_future(published, now) is None:
-                repairs.append(f"date in the future ({entry.published}): used the first-seen time")
-                published = None
-            for repair in repairs:
-                self.logger.warning("repaired %s: %s", link or where, repair)
+            published = self.publication_date(entry.published, parse_date(entry.published), "date", repairs)
             yield self.article(
                 title=title,
                 link=link or response.url,

@@ -8,9 +8,9 @@ from typing import Any
 import scrapy
 from w3lib.url import add_or_replace_parameter, url_query_parameter
 
-from datetime import datetime, timezone
+from datetime import datetime
 
-from crawler.dates import from_timestamp, not_in_future, parse_date
+from crawler.dates import from_timestamp, parse_date
 from crawler.htmlsource import inner_html
 from crawler.spiders.base import SourceSpider
 
@@ -86,15 +86,9 @@ class QutoutiaoSpider(SourceSpider):
         if not isinstance(title, str) or not title.strip():
             self.skip("missing field: title", response.url)
             return
-        repairs = []
-        published = _show_time(entry.get("show_time"))
-        if published is None and entry.get("show_time") not in (None, ""):
-            repairs.append(f"unreadable show_time {entry.get('show_time')!r}: used the first-seen time")
-        elif published is not None and not_in_future(published, datetime.now(timezone.utc)) is None:
-            repairs.append(f"show_time in the future ({entry.get('show_time')}): used the first-seen time")
-            published = None
-        for repair in repairs:
-            self.logger.warning("repaired %s: %s", response.url, repair)
+        repairs: list[str] = []
+        show_time = entry.get("show_time")
+        published = self.publication_date(show_time, _show_time(show_time), "show_time", repairs)
         yield self.article(
             title=title.strip(),
             link=link,
