@@ -358,19 +358,11 @@ def yaml_scalar(value: str, styles: tuple[str, ...], in_sequence: bool = False) 
     same categories and authors come back in every post of a source."""
     for style in styles:
         if style == "plain":
-            if _YAML12_NUMBER.match(value) or value != value.strip():
-                continue
-            text = value
-        elif style == "single":
-            if _quoted_reads_back(value, style):
-                return f"'{value}'"
-            continue
-        else:
-            if _quoted_reads_back(value, style):
-                return f'"{value}"'
-            continue
-        if _reads_back(text, value, in_sequence):
-            return text
+            if not _YAML12_NUMBER.match(value) and value == value.strip() and _reads_back(value, value, in_sequence):
+                return value
+        elif _quoted_reads_back(value, style):
+            quote = "'" if style == "single" else '"'
+            return quote + value + quote
     return _escaped(value)
 
 
@@ -408,7 +400,8 @@ def safe_component(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     if not name:
         return "untitled"
     if _WINDOWS_RESERVED.match(name):
-        name = name.split(".")[0] + "_" + name[len(name.split(".")[0]):]
+        device, dot, rest = name.partition(".")
+        name = device + "_" + dot + rest
     return _truncate(name, max_bytes)
 
 
