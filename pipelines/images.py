@@ -120,13 +120,14 @@ class MirrorImagesPipeline(FilesPipeline):
 
     # --- which images, fetched how -----------------------------------------------------------
 
-    def _wanted(self, adapter: ItemAdapter) -> list[tuple[str, str]]:
-        """``(url as in the post, original URL)`` of each image to mirror, in post order."""
-        return [(post_url, origin) for post_url, origin in self._referenced(adapter)
-                if urlsplit(origin).scheme in ("http", "https")]
+    @staticmethod
+    def _fetchable(referenced: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The referenced images this pipeline fetches (http and https only), in post order."""
+        return [(post_url, origin) for post_url, origin in referenced if urlsplit(origin).scheme in ("http", "https")]
 
     def _referenced(self, adapter: ItemAdapter) -> list[tuple[str, str]]:
-        """Every image the post references, inline ``data:`` images aside."""
+        """``(url as in the post, original URL)`` of every image the post references, in post
+        order; inline ``data:`` images aside."""
         referenced = []
         for post_url in dict.fromkeys([*adapter.get("image_urls", []), adapter.get("headimg")]):
             if post_url and not post_url.startswith("data:"):
@@ -136,7 +137,7 @@ class MirrorImagesPipeline(FilesPipeline):
     def get_media_requests(self, item, info):
         adapter = ItemAdapter(item)
         requests = []
-        for post_url, origin in self._wanted(adapter):
+        for post_url, origin in self._fetchable(self._referenced(adapter)):
             fetch = origin if self.fetch_mode == "origin" else post_url
             policy = self._policy(fetch)
             request = Request(fetch, meta={
@@ -302,23 +303,23 @@ class MirrorImagesPipeline(FilesPipeline):
         """Results come in request order: pair each with its image and record the outcome."""
         adapter = ItemAdapter(item)
         mirrored, failures = [], []
-        for post_url, origin in self._referenced(adapter):
+        referenced = self._referenced(adapter)
+        for post_url, origin in referenced:
             scheme = urlsplit(origin).scheme
             if scheme not in ("http", "https"):
-                reason = f"refused: {scheme or 'relative'} URL (only http and https are fetched)"
-                failures.append({"url": post_url, "reason": reason})
+                failures.append({"url": post_url, "reason": f"refused: {scheme or 'relative'} URL (only http and https are fetched)"})
                 self.stats.inc_value("images/refused")
-                logger.warning("image not mirrored for %r (%s): %s: %s", adapter["title"], adapter["link"], post_url, reason)
-        for (post_url, origin), (ok, value) in zip(self._wanted(adapter), results):
-            if not ok or not value or value.get("failed"):
-                if not ok or not value:
-                    future = self._this_run.get(origin)
-                    value = future.result() if future is not None and future.done() else None
-                reason = (value or {}).get("failed") or "not mirrored"
-                failures.append({"url": post_url, "reason": reason})
-                logger.warning("image not mirrored for %r (%s): %s: %s", adapter["title"], adapter["link"], post_url, reason)
+        for (post_url, origin), (ok, value) in zip(self._fetchable(referenced), results):
+            if not ok or not value:  # media_failed answered None: the reason is in this run's table
+                future = self._this_run.get(origin)
+                value = future.result() if future is not None and future.done() else {"failed": "not mirrored"}
+            if value.get("failed"):
+                failures.append({"url": post_url, "reason": value["failed"]})
             else:
                 mirrored.append({"url": post_url, "path": value["path"], "thumb": value["thumb"]})
+        for failure in failures:
+            logger.warning("image not mirrored for %r (%s): %s: %s",
+                           adapter["title"], adapter["link"], failure["url"], failure["reason"])
         adapter["images"] = mirrored
         adapter["image_failures"] = failures
         return item
