@@ -11,6 +11,7 @@ DEMO_TLS_PORT ?= 8751
 
 .PHONY: install demo test test-faults bench clean
 N ?= 2000
+N_SOURCES ?= 1000
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +48,10 @@ test-hexo: install
 	$(BIN)/python -m pytest -q -rs -m hexo
 
 # Four runs (bare Scrapy floor, posts, posts+images, rerun), three times each, on a generated
-# loopback site of N articles (N=10000 works): a table, and $(DATA)/bench/results.json.
+# loopback site of N articles (N=10000 works), then N_SOURCES feeds on one slow host against a bare
+# spider: tables, and $(DATA)/bench/results.json.
 bench: install
-	$(BIN)/python -m tests.bench --n $(N) --out $(abspath $(DATA))/bench
+	$(BIN)/python -m tests.bench --n $(N) --sources $(N_SOURCES) --out $(abspath $(DATA))/bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
-from crawler.config import Config, ConfigError, Source, load_config
-from crawler.files import remove_temporaries
+from crawler.config import ConfigError, load_config
+from crawler.datadir import DataDir
 from crawler.lock import DataDirLock, LockBusy
-from crawler.report import SourceOutcome, SourceRecorder, read_latest, write_report
+from crawler.report import RunReport, read_latest
 from crawler.state import StateStore
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
@@ -111,110 +109,56 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """One crawler for every chosen source; the crawl's own extensions take the lock, write
+    the report and the sources' history: this only parses, starts and prints."""
     try:
-        config = load_config(args.config)
-        sources = _chosen_sources(config, args.source, getattr(args, "category", []))
+        load_config(args.config).choose(args.source, getattr(args, "category", []))
     except ConfigError as exc:
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    data_dir = Path(args.data)
-    lock = _take_lock(data_dir, args.wait)
-    if lock is None:
-        return EXIT_BUSY
-    with lock:
-        for folder in ("posts", "images"):
-            remove_temporaries(data_dir / folder)
-        try:
-            return _crawl(config, sources, args, data_dir)
-        except OSError as exc:  # the report or the state could not be written: a full disk, say
-            print(f"crawler: cannot write to {data_dir}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_FAILURES
+    data_dir = DataDir(Path(args.data))
+    from scrapy.crawler import CrawlerProcess
 
+    from crawler.spiders.sources import SourcesSpider
 
-def _take_lock(data_dir: Path, wait: float) -> DataDirLock | None:
-    """The output folder's lock, or None (said on stderr) when another run keeps it."""
-    lock = DataDirLock(data_dir)
-    try:
-        lock.acquire(wait)
-    except LockBusy as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
-        return None
-    return lock
-
-
-def _chosen_sources(config: Config, names: list[str], categories: list[str]) -> list[Source]:
-    sources = [config.source(name) for name in names] if names else list(config.sources)
-    if categories:
-        sources = [s for s in sources if any(_in_category(s, path) for path in categories)]
-        if not sources:
-            raise ConfigError(f"{config.path}: no source has categories starting with {' or '.join(categories)}")
-    return sources
-
-
-def _in_category(source: Source, path: str) -> bool:
-    joined, path = "/".join(source.categories), path.strip("/")
-    return joined == path or joined.startswith(path + "/")
-
-
-def _crawl(config: Config, sources: list[Source], args: argparse.Namespace, data_dir: Path) -> int:
-    settings = _settings(config, args)
-    from scrapy.crawler import Crawler, CrawlerProcess  # noqa: F401 - Crawler for the annotation
-
-    started = datetime.now(timezone.utc)
-    process = CrawlerProcess(settings)
-    crawlers: list[tuple[Source, Crawler]] = []
-    for source in sources:
-        crawler = process.create_crawler(process.spider_loader.load(source.spider))
-        jobdir = data_dir / "jobs" / source.name
-        if args.resume:  # each crawler has its own copy of the settings until it starts
-            crawler.settings.set("JOBDIR", str(jobdir.resolve()), priority="cmdline")
-        elif jobdir.exists():
-            shutil.rmtree(jobdir)  # a fresh run starts afresh; only --resume continues
-        process.crawl(crawler, source=source.name)
-        crawlers.append((source, crawler))
-    # After process.crawl(): the reactor the crawlers chose is installed by now.
-    progress = _Progress(crawlers) if sys.stderr.isatty() else None
+    process = CrawlerProcess(_settings(args, data_dir))
+    failures: list = []
+    process.crawl(SourcesSpider, source=args.source, category=getattr(args, "category", [])).addErrback(failures.append)
+    crawler = next(iter(process.crawlers), None)  # None when the crawl failed to start (busy)
+    progress = _Progress(crawler) if sys.stderr.isatty() and not failures else None
     if progress:
         progress.start()
     process.start()
     if progress:
         progress.stop()
-
-    outcomes = [
-        SourceOutcome(source.name, stats, crawler.get_extension(SourceRecorder), stats.get("finish_reason"))
-        for source, crawler in crawlers
-        for stats in [dict(crawler.stats.get_stats())]
-    ]
-    for outcome in outcomes:
-        if args.resume and not outcome.interrupted:
-            shutil.rmtree(data_dir / "jobs" / outcome.name, ignore_errors=True)
-    finished = datetime.now(timezone.utc)
-    reports = [o.as_report() for o in outcomes]
-    report = write_report(data_dir, started, finished, reports, settings.get("IMAGE_LINKS", "remote"))
-    state = StateStore(data_dir / "state.sqlite3")
-    for entry in reports:
-        state.record_source_run(entry["name"], finished, {k: v for k, v in entry.items() if k not in ("created", "updated")})
-    state.close()
-    print_summary(outcomes, data_dir, report)
-    if any(o.interrupted for o in outcomes):
+    if failures:
+        if failures[0].check(LockBusy):
+            print(f"crawler: {failures[0].value}", file=sys.stderr)
+            return EXIT_BUSY
+        failures[0].raiseException()
+    report = crawler.get_extension(RunReport)
+    if report.error is not None:  # the report or the state could not be written: a full disk, say
+        print(f"crawler: cannot write to {data_dir.root}: {report.error.strerror or report.error}", file=sys.stderr)
+        return EXIT_FAILURES
+    print_summary(report.report, data_dir, report.path)
+    if report.report["finish_reason"] != "finished":
         print("interrupted: posts written so far are complete; `crawler run --resume` continues", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return EXIT_OK if all(o.fetched and o.failures == 0 for o in outcomes) else EXIT_FAILURES
+    sources = report.report["sources"]
+    return EXIT_OK if all(s["fetched"] and not s["failures"] for s in sources) else EXIT_FAILURES
 
 
-def _settings(config: Config, args: argparse.Namespace):
+def _settings(args: argparse.Namespace, data_dir: DataDir):
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    from scrapy.settings import SETTINGS_PRIORITIES
     from scrapy.utils.project import get_project_settings
 
     settings = get_project_settings()
-    settings.setdict(config.settings, priority="project")
     settings.set("SOURCES_FILE", str(Path(args.config).resolve()), priority="cmdline")
-    settings.set("DATA_DIR", str(Path(args.data).resolve()), priority="cmdline")
-    if settings.getpriority("HTTPCACHE_DIR") == SETTINGS_PRIORITIES["default"]:
-        # Beside the posts: Scrapy's default (.scrapy/ in the project) is not there outside it.
-        settings.set("HTTPCACHE_DIR", str(Path(args.data).resolve() / "httpcache"), priority="project")
+    settings.set("DATA_DIR", str(data_dir.root.resolve()), priority="cmdline")
     settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
+    settings.set("LOCK_WAIT", args.wait, priority="cmdline")
+    if args.resume:
+        settings.set("JOBDIR", str(data_dir.job.resolve()), priority="cmdline")
     if args.no_images:
         settings.set("IMAGES_ENABLED", False, priority="cmdline")
     if args.force:
@@ -225,8 +169,8 @@ def _settings(config: Config, args: argparse.Namespace):
 class _Progress:
     """One line on a terminal, redrawn every second; cron (no terminal) sees only the summary."""
 
-    def __init__(self, crawlers) -> None:
-        self.crawlers = crawlers
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
         self.call = None
 
     def start(self) -> None:
@@ -236,10 +180,10 @@ class _Progress:
         self.call.start(1.0, now=False)
 
     def draw(self) -> None:
-        stats = [crawler.stats.get_stats() for _, crawler in self.crawlers]
-        total = lambda key: sum(int(s.get(key, 0) or 0) for s in stats)  # noqa: E731
-        done = sum(1 for s in stats if s.get("finish_reason"))
-        line = (f"sources {done}/{len(self.crawlers)} done · "
+        report = self.crawler.get_extension(RunReport)
+        stats = self.crawler.stats.get_stats()
+        total = lambda key: int(stats.get(key, 0) or 0)  # noqa: E731
+        line = (f"sources {report.sources_read}/{len(report.records)} read · "
                 f"posts {total('posts/created') + total('posts/updated')} written · "
                 f"images {total('images/mirrored')} fetched · pages {total('response_received_count')}")
         sys.stderr.write("\r\033[K" + line)
@@ -252,29 +196,31 @@ class _Progress:
         sys.stderr.flush()
 
 
-def print_summary(outcomes: list[SourceOutcome], data_dir: Path, report: Path) -> None:
+def print_summary(report: dict, data_dir: DataDir, path: Path) -> None:
     columns = ("pages", "listed", "created", "updated", "unchanged", "failed", "images", "img-fail")
     rows = []
-    for o in outcomes:
-        values = (o.get("source/pages"), o.get("articles/listed"), o.get("posts/created"), o.get("posts/updated"),
-                  o.unchanged, o.failures, o.get("images/mirrored") + o.get("images/reused"), o.get("images/failed"))
-        status = "interrupted" if o.interrupted else "ok" if o.fetched else "NOT FETCHED"
-        rows.append((o.name, values, status))
+    for s in report["sources"]:
+        posts, images = s["posts"], s["images"]
+        values = (s["pages"], s["listed"], posts["created"], posts["updated"], posts["unchanged"],
+                  len(s["failures"]), images["mirrored"] + images["reused"], images["failed"])
+        status = "interrupted" if s["finish_reason"] != "finished" else "ok" if s["fetched"] else "NOT FETCHED"
+        rows.append((s["name"], values, status))
     width = max([len("source")] + [len(name) for name, _, _ in rows])
     print(f"{'source':<{width}}  " + "  ".join(f"{c:>9}" for c in columns))
     for name, values, status in rows:
         print(f"{name:<{width}}  " + "  ".join(f"{v:>9}" for v in values) + f"  {status}")
-    written = sum(o.get("posts/created") + o.get("posts/updated") for o in outcomes)
-    failures = sum(o.failures for o in outcomes)
-    images_failed = sum(o.get("images/failed") for o in outcomes)
-    not_fetched = [o.name for o in outcomes if not o.fetched]
-    line = f"{len(outcomes)} sources, {written} posts written to {data_dir / 'posts'}, {failures} failures"
+    sources = report["sources"]
+    written = len(report["created"]) + len(report["updated"])
+    failures = sum(len(s["failures"]) for s in sources)
+    images_failed = sum(s["images"]["failed"] for s in sources)
+    not_fetched = [s["name"] for s in sources if not s["fetched"]]
+    line = f"{len(sources)} sources, {written} posts written to {data_dir.posts}, {failures} failures"
     if images_failed:
         line += f", {images_failed} images not mirrored (their posts keep the remote URL)"
     if not_fetched:
         line += f"; not fetched: {', '.join(not_fetched)}"
     print(line)
-    print(f"report: {report}")
+    print(f"report: {path}")
 
 
 # --- demo -----------------------------------------------------------------------------------
@@ -304,13 +250,24 @@ def demo(args: argparse.Namespace) -> int:
 # --- sources, images, publish -----------------------------------------------------------------
 
 
+def _take_lock(data_dir: DataDir, wait: float) -> DataDirLock | None:
+    """The output folder's lock, or None (said on stderr) when a crawl keeps it."""
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire(wait)
+    except LockBusy as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return None
+    return lock
+
+
 def list_sources(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    state_path = Path(args.data) / "state.sqlite3"
+    state_path = DataDir(Path(args.data)).state
     last = {}
     if state_path.exists():
         state = StateStore(state_path)
@@ -336,15 +293,15 @@ def list_sources(args: argparse.Namespace) -> int:
 
 def images(args: argparse.Namespace) -> int:
     """What the image mirror did in the last run, and what it holds."""
-    data_dir = Path(args.data)
+    data_dir = DataDir(Path(args.data))
     report = read_latest(data_dir)
     if report is None:
-        print(f"crawler: no run report in {data_dir / 'runs'} yet: run crawler run first", file=sys.stderr)
+        print(f"crawler: no run report in {data_dir.runs} yet: run crawler run first", file=sys.stderr)
         return EXIT_FAILURES
     totals = {k: sum(s["images"][k] for s in report["sources"]) for k in ("mirrored", "reused", "failed", "bytes")}
     stored, stored_bytes = 0, 0
-    if (data_dir / "state.sqlite3").exists():
-        state = StateStore(data_dir / "state.sqlite3")
+    if data_dir.state.exists():
+        state = StateStore(data_dir.state)
         stored, stored_bytes = state.image_totals()
         state.close()
     print(f"last run ({report['started']} to {report['finished']}):")
@@ -369,9 +326,9 @@ def _size(n: float) -> str:
 def publish(args: argparse.Namespace) -> int:
     from crawler import publish as handoff
 
-    data_dir, site = Path(args.data), Path(args.to)
-    if not (data_dir / "state.sqlite3").exists():
-        print(f"crawler: nothing to publish: {data_dir} holds no run yet", file=sys.stderr)
+    data_dir, site = DataDir(Path(args.data)), Path(args.to)
+    if not data_dir.state.exists():
+        print(f"crawler: nothing to publish: {data_dir.root} holds no run yet", file=sys.stderr)
         return EXIT_FAILURES
     if args.images == "auto":
         with_images = (read_latest(data_dir) or {}).get("image_links") == "local"
@@ -381,7 +338,7 @@ def publish(args: argparse.Namespace) -> int:
     if lock is None:
         return EXIT_BUSY
     with lock:
-        state = StateStore(data_dir / "state.sqlite3")
+        state = StateStore(data_dir.state)
         try:
             copies = handoff.plan(data_dir, site, state, with_images)
             for copy in copies:

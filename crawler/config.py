@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.options import SettingError, check_settings
+
 SPIDER_NAMES = ("qutoutiao", "feed")
-"""Spiders a source may name; kept here so a config can be checked without loading Scrapy."""
+"""Shapes a source may name in ``spider`` (the readers of ``crawler.readers``); kept here so a
+config can be checked without loading Scrapy."""
 
 _SOURCE_NAME = re.compile(r"^[\w][\w.-]{0,99}$")
 _SOURCE_KEYS = {"name", "spider", "url", "categories", "author", "pages"}
@@ -31,6 +35,11 @@ class Source:
     categories: tuple[str, ...]
     author: str | None = None
     pages: int = 1
+
+    def in_category(self, path: str) -> bool:
+        """Whether the source's categories start with ``path`` (``新媒体/趣头条``)."""
+        joined, path = "/".join(self.categories), path.strip("/")
+        return joined == path or joined.startswith(path + "/")
 
     @property
     def post_author(self) -> str:
@@ -52,6 +61,25 @@ class Config:
                 return source
         known = ", ".join(s.name for s in self.sources) or "none"
         raise ConfigError(f"{self.path}: no source named {name!r} (configured: {known})")
+
+    def choose(self, names: Iterable[str] = (), categories: Iterable[str] = (), shape: str | None = None) -> list[Source]:
+        """The sources a run crawls: the named ones (all by default), of those the ones under one
+        of ``categories``, and, for a spider of one shape, only that shape's."""
+        names, categories = list(names), list(categories)
+        sources = [self.source(name) for name in names] if names else list(self.sources)
+        if shape is not None:
+            wrong = [s.name for s in sources if s.spider != shape] if names else []
+            if wrong:
+                raise ConfigError(f"{self.path}: source {wrong[0]!r} is for the {self.source(wrong[0]).spider!r} "
+                                  f"spider, not {shape!r}")
+            sources = [s for s in sources if s.spider == shape]
+        if categories:
+            sources = [s for s in sources if any(s.in_category(path) for path in categories)]
+            if not sources:
+                raise ConfigError(f"{self.path}: no source has categories starting with {' or '.join(categories)}")
+        if not sources:
+            raise ConfigError(f"{self.path}: no {shape} source configured")
+        return sources
 
 
 def load_config(path: str | Path) -> Config:
@@ -75,6 +103,10 @@ def load_config(path: str | Path) -> Config:
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise ConfigError(f"{path}: settings: must be a table")
+    try:
+        check_settings(f"{path}: settings", settings)
+    except SettingError as exc:
+        raise ConfigError(str(exc)) from None
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list) or not raw_sources:
         raise ConfigError(f"{path}: sources: at least one [[sources]] table is required")

@@ -12,7 +12,8 @@ import fcntl
 import os
 import time
 from datetime import datetime, timezone
-from pathlib import Path
+
+from crawler.datadir import DataDir
 
 
 class LockBusy(RuntimeError):
@@ -20,8 +21,8 @@ class LockBusy(RuntimeError):
 
 
 class DataDirLock:
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / ".lock"
+    def __init__(self, data_dir: DataDir) -> None:
+        self.path = data_dir.lock
         self._fh = None
 
     def acquire(self, wait: float = 0) -> None:

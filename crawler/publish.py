@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from crawler.datadir import DataDir
 from crawler.files import write_atomic
 from crawler.state import StateStore
 
@@ -24,24 +25,24 @@ class Copy:
     created: bool
 
 
-def plan(data_dir: Path, site: Path, state: StateStore, with_images: bool) -> list[Copy]:
+def plan(data_dir: DataDir, site: Path, state: StateStore, with_images: bool) -> list[Copy]:
     """Every file that differs from what ``site`` last received."""
     site_key = str(site.resolve())
     published = state.published(site_key)
-    candidates: list[tuple[str, Path, str]] = [
-        (f"posts/{path}", site / "source" / "_posts" / path, digest) for path, digest in state.articles()
+    candidates: list[tuple[str, Path, Path, str]] = [
+        (f"posts/{path}", data_dir.posts / path, site / "source" / "_posts" / path, digest)
+        for path, digest in state.articles()
     ]
     if with_images:
         for path, thumb, checksum in state.stored_images():
-            candidates.append((f"images/{path}", site / "source" / "images" / path, checksum))
-            if thumb:
-                candidates.append((f"images/{thumb}", site / "source" / "images" / thumb, checksum))
+            for stored in filter(None, (path, thumb)):
+                candidates.append((f"images/{stored}", data_dir.images / stored, site / "source" / "images" / stored,
+                                   checksum))
     copies = []
-    for key, target, digest in candidates:
+    for key, source, target, digest in candidates:
         exists = target.exists()
         if published.get(key) == digest and exists:
             continue
-        source = data_dir / key
         if source.is_file():
             copies.append(Copy(source, target, key, digest, created=not exists))
     return copies

@@ -1,146 +1,244 @@
 """What one run did, source by source, for people and for publishers.
 
-``SourceRecorder`` is a Scrapy extension: it watches items leave the pipelines (written,
-dropped or failed) and spiders' errors, so no pipeline has to know about reporting. After the
-run, ``write_report`` turns the recorders into ``DIR/runs/<UTC time>.json`` and
-``DIR/runs/latest.json``: publishers act on exactly the files it lists as created or updated.
+``RunReport`` is a Scrapy extension that only listens: to the spider's signals about its
+sources (``crawler.signals``), to requests reaching the downloader, and to items leaving the
+pipelines (written, dropped or failed). Every request and item names its source, so one crawl
+of many sources still gives each source its own figures. When the spider closes, the report
+goes to ``DIR/runs/<UTC time>.json`` and ``DIR/runs/latest.json`` (publishers act on exactly
+the files it lists as created or updated) and each source's outcome to the state store, for
+``crawler sources``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from itemadapter import ItemAdapter
-from scrapy import signals
+from scrapy import signals as scrapy_signals
 
+from crawler import signals
+from crawler.datadir import DataDir
 from crawler.files import write_atomic
+from crawler.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_SOURCE = "(unknown)"
+"""Where a failure that names no source is counted (a spider bug, say): never dropped."""
 
 
 @dataclass
-class SourceRecorder:
-    name: str = ""
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
+class SourceRecord:
+    """One source's part of the run."""
+
+    name: str
+    counts: Counter = field(default_factory=Counter)
     failures: list[dict] = field(default_factory=list)
     image_failures: list[dict] = field(default_factory=list)
     repairs: list[dict] = field(default_factory=list)
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        recorder = cls()
-        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(recorder.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(recorder.item_dropped, signal=signals.item_dropped)
-        crawler.signals.connect(recorder.item_error, signal=signals.item_error)
-        crawler.signals.connect(recorder.spider_error, signal=signals.spider_error)
-        return recorder
-
-    def spider_opened(self, spider):
-        source = getattr(spider, "source", None)
-        self.name = source.name if source is not None else spider.name
-
-    def item_scraped(self, item, response, spider):
-        adapter = ItemAdapter(item)
-        outcome = adapter.get("post_outcome")
-        if outcome == "created":
-            self.created.append(adapter["post_path"])
-        elif outcome == "updated":
-            self.updated.append(adapter["post_path"])
-        for failure in adapter.get("image_failures") or []:
-            self.image_failures.append({"post": adapter.get("post_path"), **failure})
-        for repair in adapter.get("repairs") or []:
-            self.repairs.append({"post": adapter.get("post_path"), "url": adapter.get("link"), "repair": repair})
-
-    def item_dropped(self, item, response, exception, spider):
-        self.failures.append({"what": "article", "url": ItemAdapter(item).get("link"), "reason": str(exception)})
-
-    def item_error(self, item, response, spider, failure):
-        self.failures.append({"what": "article", "url": ItemAdapter(item).get("link"),
-                              "reason": f"{failure.type.__name__}: {failure.getErrorMessage()}"})
-
-    def spider_error(self, failure, response, spider):
-        self.failures.append({"what": "page", "url": getattr(response, "url", None),
-                              "reason": f"{failure.type.__name__}: {failure.getErrorMessage()}"})
-
-    def note(self, what: str, url: str | None, reason: str) -> None:
-        """For spiders: a page or entry that could not be used."""
-        self.failures.append({"what": what, "url": url, "reason": reason})
-
-
-@dataclass
-class SourceOutcome:
-    """One source's result: Scrapy's stats plus what its recorder saw."""
-
-    name: str
-    stats: dict
-    recorder: SourceRecorder
-    finish_reason: str | None = None
-
-    def get(self, key: str) -> int:
-        return int(self.stats.get(key, 0) or 0)
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
 
     @property
     def fetched(self) -> bool:
-        pages = self.get("source/pages") + self.get("source/pages_before_resume")
-        return pages > 0 and self.get("source/failed") == 0
-
-    @property
-    def interrupted(self) -> bool:
-        return self.finish_reason not in (None, "finished")
-
-    @property
-    def failures(self) -> int:
-        """Articles or pages lost this run (an image failure does not lose its post)."""
-        return len(self.recorder.failures)
+        return self.counts["pages"] + self.counts["pages_before_resume"] > 0 and self.counts["broken"] == 0
 
     @property
     def unchanged(self) -> int:
-        """Posts already as they should be: rendered and equal, or known and not fetched."""
-        return self.get("posts/unchanged") + self.get("articles/known") + self.get("posts/duplicate")
+        """Posts already as they should be: rendered and equal, known and not fetched, or
+        written by another source."""
+        return self.counts["unchanged"] + self.counts["known"] + self.counts["duplicate"]
 
-    def as_report(self) -> dict:
+    def as_report(self, finish_reason: str | None) -> dict:
+        counts = self.counts
         return {
             "name": self.name,
             "fetched": self.fetched,
-            "finish_reason": self.finish_reason,
-            "pages": self.get("source/pages"),
-            "requests": self.get("downloader/request_count"),
-            "items": self.get("item_scraped_count"),
-            "posts": {"created": self.get("posts/created"), "updated": self.get("posts/updated"),
-                      "unchanged": self.unchanged},
-            "images": {k: self.get(f"images/{k}") for k in ("mirrored", "reused", "failed", "bytes")},
-            "failures": self.recorder.failures,
-            "image_failures": self.recorder.image_failures,
-            "repairs": self.recorder.repairs,
-            "created": self.recorder.created,
-            "updated": self.recorder.updated,
+            "finish_reason": finish_reason,
+            "pages": counts["pages"],
+            "listed": counts["listed"],
+            "requests": counts["requests"],
+            "items": counts["items"],
+            "posts": {"created": counts["created"], "updated": counts["updated"], "unchanged": self.unchanged},
+            "images": {k: counts[f"images_{k}"] for k in ("mirrored", "reused", "failed", "bytes")},
+            "failures": self.failures,
+            "image_failures": self.image_failures,
+            "repairs": self.repairs,
+            "created": self.created,
+            "updated": self.updated,
         }
 
 
-def write_report(data_dir: Path, started: datetime, finished: datetime, sources: list[dict],
-                 image_links: str = "remote") -> Path:
-    """Write this run's report and make it ``latest.json``; return its path."""
-    report = {
-        "started": started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
-        "image_links": image_links,
-        "sources": sources,
-        "created": sorted(p for s in sources for p in s["created"]),
-        "updated": sorted(p for s in sources for p in s["updated"]),
-    }
-    runs = data_dir / "runs"
-    path = runs / (started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + ".json")
+class RunReport:
+    def __init__(self, crawler) -> None:
+        self.stats = crawler.stats
+        self.data_dir = DataDir.from_settings(crawler.settings)
+        self.image_links = crawler.settings.get("IMAGE_LINKS", "remote")
+        self.records: dict[str, SourceRecord] = {}
+        # An image shared by several sources is counted once, for the first post that used it,
+        # so the sources' figures add up to what the run fetched.
+        self._counted_images: set[str] = set()
+        self._counted_image_failures: set[str] = set()
+        self.started: datetime | None = None
+        self.report: dict | None = None
+        self.path: Path | None = None
+        self.error: OSError | None = None
+        """Set when the report or the sources' history could not be written (a full disk)."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        report = cls(crawler)
+        connect = crawler.signals.connect
+        connect(report.spider_opened, signal=scrapy_signals.spider_opened)
+        connect(report.spider_closed, signal=scrapy_signals.spider_closed)
+        connect(report.request_reached_downloader, signal=scrapy_signals.request_reached_downloader)
+        connect(report.item_scraped, signal=scrapy_signals.item_scraped)
+        connect(report.item_dropped, signal=scrapy_signals.item_dropped)
+        connect(report.item_error, signal=scrapy_signals.item_error)
+        connect(report.spider_error, signal=scrapy_signals.spider_error)
+        connect(report.document_read, signal=signals.document_read)
+        connect(report.documents_read_before, signal=signals.documents_read_before)
+        connect(report.document_failed, signal=signals.document_failed)
+        connect(report.entry_failed, signal=signals.entry_failed)
+        return report
+
+    def record(self, name: str | None) -> SourceRecord:
+        name = name or UNKNOWN_SOURCE
+        record = self.records.get(name)
+        if record is None:
+            record = self.records[name] = SourceRecord(name)
+        return record
+
+    @property
+    def sources_read(self) -> int:
+        """Sources whose own document has been read (or has failed) so far: for progress."""
+        return sum(1 for r in self.records.values() if r.counts["pages"] or r.counts["broken"])
+
+    # --- the spider's word ---------------------------------------------------------------
+
+    def spider_opened(self, spider) -> None:
+        self.started = datetime.now(timezone.utc)
+        for name in getattr(spider, "sources", ()):  # every chosen source is in the report
+            self.record(name)
+
+    def document_read(self, source: str, url: str, listed: int, known: int) -> None:
+        counts = self.record(source).counts
+        counts.update(pages=1, listed=listed, known=known)
+        self.stats.inc_value("source/pages")
+        self.stats.inc_value("articles/listed", listed)
+        self.stats.inc_value("articles/known", known)
+
+    def documents_read_before(self, source: str, count: int) -> None:
+        self.record(source).counts["pages_before_resume"] += count
+
+    def document_failed(self, source: str, url: str, reason: str) -> None:
+        record = self.record(source)
+        record.counts["broken"] += 1
+        record.failures.append({"what": "source", "url": url, "reason": reason})
+        self.stats.inc_value("source/failed")
+
+    def entry_failed(self, source: str, url: str, reason: str) -> None:
+        self.record(source).failures.append({"what": "article", "url": url, "reason": reason})
+        self.stats.inc_value("articles/failed")
+
+    # --- Scrapy's word ---------------------------------------------------------------------
+
+    def request_reached_downloader(self, request, spider) -> None:
+        self.record(request.meta.get("source")).counts["requests"] += 1
+
+    def item_scraped(self, item, response, spider) -> None:
+        adapter = ItemAdapter(item)
+        record = self.record(adapter.get("source"))
+        record.counts["items"] += 1
+        outcome = adapter.get("post_outcome")
+        if outcome:
+            record.counts[outcome] += 1
+        if outcome == "created":
+            record.created.append(adapter["post_path"])
+        elif outcome == "updated":
+            record.updated.append(adapter["post_path"])
+        for image in adapter.get("images") or []:
+            if image["url"] not in self._counted_images:
+                self._counted_images.add(image["url"])
+                if image.get("status") == "downloaded":
+                    record.counts["images_mirrored"] += 1
+                    record.counts["images_bytes"] += image.get("size", 0)
+                else:
+                    record.counts["images_reused"] += 1
+        for failure in adapter.get("image_failures") or []:
+            record.image_failures.append({"post": adapter.get("post_path"), **failure})
+            if failure["url"] not in self._counted_image_failures:
+                self._counted_image_failures.add(failure["url"])
+                record.counts["images_failed"] += 1
+        for repair in adapter.get("repairs") or []:
+            record.repairs.append({"post": adapter.get("post_path"), "url": adapter.get("link"), "repair": repair})
+
+    def item_dropped(self, item, response, exception, spider) -> None:
+        adapter = ItemAdapter(item)
+        self.record(adapter.get("source")).failures.append(
+            {"what": "article", "url": adapter.get("link"), "reason": str(exception)})
+
+    def item_error(self, item, response, spider, failure) -> None:
+        adapter = ItemAdapter(item)
+        self.record(adapter.get("source")).failures.append(
+            {"what": "article", "url": adapter.get("link"), "reason": f"{failure.type.__name__}: {failure.getErrorMessage()}"})
+
+    def spider_error(self, failure, response, spider) -> None:
+        self.record(_source_of(response)).failures.append(
+            {"what": "page", "url": getattr(response, "url", None),
+             "reason": f"{failure.type.__name__}: {failure.getErrorMessage()}"})
+
+    # --- the end -------------------------------------------------------------------------
+
+    def spider_closed(self, spider, reason: str) -> None:
+        finished = datetime.now(timezone.utc)
+        entries = [record.as_report(reason) for record in self.records.values()]
+        self.report = {
+            "started": (self.started or finished).isoformat(timespec="seconds"),
+            "finished": finished.isoformat(timespec="seconds"),
+            "finish_reason": reason,
+            "image_links": self.image_links,
+            "sources": entries,
+            "created": sorted(p for s in entries for p in s["created"]),
+            "updated": sorted(p for s in entries for p in s["updated"]),
+        }
+        try:
+            self.path = write_report(self.data_dir, self.started or finished, self.report)
+            state = StateStore(self.data_dir.state)
+            try:
+                state.record_source_runs(finished, {
+                    entry["name"]: {k: v for k, v in entry.items() if k not in ("created", "updated")}
+                    for entry in entries})
+            finally:
+                state.close()
+        except OSError as exc:
+            self.error = exc
+            logger.error("cannot write the run report to %s: %s", self.data_dir.runs, exc.strerror or exc)
+
+
+def _source_of(response) -> str | None:
+    try:
+        return response.meta.get("source")
+    except AttributeError:  # a response without a request
+        return None
+
+
+def write_report(data_dir: DataDir, started: datetime, report: dict) -> Path:
+    """Write a run's report and make it ``latest.json``; return its path."""
+    path = data_dir.runs / (started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + ".json")
     data = json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     write_atomic(path, data)
-    write_atomic(runs / "latest.json", data)
+    write_atomic(data_dir.latest_report, data)
     return path
 
 
-def read_latest(data_dir: Path) -> dict | None:
+def read_latest(data_dir: DataDir) -> dict | None:
     try:
-        return json.loads((data_dir / "runs" / "latest.json").read_text(encoding="utf-8"))
+        return json.loads(data_dir.latest_report.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None

@@ -8,13 +8,16 @@ USER_AGENT = "aggregator-posts/0.1 (Scrapy)"
 # Feeds and list APIs are published for machines; set True in [settings] to honour robots.txt
 # for article pages too.
 ROBOTSTXT_OBEY = False
+# Every source runs in one crawler, so these hold per host across all sources (RSSHub routes
+# mostly share one host). Per-host limits: DOWNLOAD_SLOTS, e.g. in a sources file
+#   [settings.DOWNLOAD_SLOTS."rsshub.app"]
+#   concurrency = 2
+#   delay = 1.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
-# Every source is a crawler of its own, and each crawler buffers responses while its pipelines
-# work (5 MB by default): with images, that buffer fills, once per source. Bounding it per
-# crawler keeps a run of fifty sources under the memory of a few (measured in BENCHMARKS.md).
+DOWNLOADER = "crawler.downloader.SlotBoundDownloader"  # holds each slot to its concurrency
+# Items in the pipelines at once, each waiting for its images: bounds the bodies held for checks.
 CONCURRENT_ITEMS = 16
-SCRAPER_SLOT_MAX_ACTIVE_SIZE = 500_000
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # also bounds what a gzip/deflate/brotli body inflates to
@@ -32,11 +35,12 @@ HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "crawler.httpcache.RevalidatingPolicy"
 HTTPCACHE_GZIP = True
 HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 404, 408, 429, 500, 502, 503, 504]
-# HTTPCACHE_DIR defaults to DATA_DIR/httpcache (set by the spiders).
+# HTTPCACHE_DIR defaults to DATA_DIR/httpcache (set by the spider from DATA_DIR).
 LOG_LEVEL = "INFO"
 
 EXTENSIONS = {
-    "crawler.report.SourceRecorder": 0,
+    "crawler.lifecycle.DataDirGuard": 0,
+    "crawler.report.RunReport": 10,
 }
 
 ITEM_PIPELINES = {
@@ -50,7 +54,9 @@ ITEM_PIPELINES = {
 SOURCES_FILE = "sources.toml"
 """The sources file ``scrapy crawl`` reads; ``crawler run --config`` sets it."""
 DATA_DIR = "data"
-"""Output folder: ``posts/``, ``state.sqlite3``."""
+"""Output folder: ``posts/``, ``images/``, ``state.sqlite3``, ``runs/`` (``crawler.datadir``)."""
+LOCK_WAIT = 0
+"""Seconds to wait for another crawl of ``DATA_DIR`` to finish (``--wait``); 0: fail at once."""
 IMAGE_PROXY = None
 """Prefix put before every ``http://`` src, e.g. ``https://cors.zfour.workers.dev/?``."""
 SANITIZE_HTML = True
@@ -59,9 +65,9 @@ bodies (a clean body keeps every byte). False keeps bodies exactly as the origin
 CLEAN_TITLES = True
 """Replace ``: / \\ ? * “ ” < > | [ ]`` in titles with ``_``, as the original did."""
 HEADIMG_FALLBACK = "https://picsum.photos/400/300?random={n}"
+"""``headimg`` of a post without images; ``{n}`` is 0–10000, stable per article."""
 FORCE_REFRESH = False
 """``--force``: fetch known articles again and rewrite their posts even when unchanged."""
-"""``headimg`` of a post without images; ``{n}`` is 0–10000, stable per article."""
 
 # --- images (pipelines/images.py) ---------------------------------------------------------------
 IMAGES_ENABLED = True
@@ -88,7 +94,5 @@ network errors and 5xx answers are retried on the next run."""
 IMAGES_MAX_BYTES = 20 * 1024 * 1024
 IMAGES_MAX_PIXELS = 40_000_000
 IMAGES_THUMB_SIZE = [400, 300]
-IMAGES_IN_FLIGHT = 16
-"""Images downloaded or checked at once, for the whole process (every source together)."""
 IMAGES_CHECK_WORKERS = 2
 """Worker processes that check and thumbnail images, beside the crawl, for the whole run."""

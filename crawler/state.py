@@ -88,34 +88,6 @@ class StateStore:
     def close(self) -> None:
         self._db.close()
 
-    # Every source is a crawler, and each crawler's spider and pipelines need the store: one
-    # connection per process instead of three per source keeps memory flat (each connection
-    # has a page cache of its own) however many sources a run has. All users run in the
-    # reactor's thread.
-    _shared: dict[Path, tuple["StateStore", int]] = {}
-
-    @classmethod
-    def shared(cls, path: Path) -> "StateStore":
-        """The process's connection to ``path``; give it back with ``release``."""
-        key = path.resolve()
-        store, users = cls._shared.get(key, (None, 0))
-        if store is None:
-            store = cls(path)
-        cls._shared[key] = (store, users + 1)
-        return store
-
-    @classmethod
-    def release(cls, path: Path) -> None:
-        key = path.resolve()
-        store, users = cls._shared.get(key, (None, 0))
-        if store is None:
-            return
-        if users <= 1:
-            del cls._shared[key]
-            store.close()
-        else:
-            cls._shared[key] = (store, users - 1)
-
     def article(self, key: str) -> ArticleRecord | None:
         row = self._db.execute(
             "SELECT key, path, hash, source, first_seen, last_seen FROM articles WHERE key = ?", (key,)
@@ -175,11 +147,15 @@ class StateStore:
             "SELECT path, thumb, checksum FROM images WHERE path IS NOT NULL ORDER BY path"
         ).fetchall()
 
-    def record_source_run(self, name: str, finished: datetime, outcome: dict) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO source_runs (name, finished, outcome) VALUES (?, ?, ?)",
-            (name, finished.astimezone(timezone.utc).isoformat(timespec="seconds"), json.dumps(outcome, ensure_ascii=False)),
-        )
+    def record_source_runs(self, finished: datetime, outcomes: dict[str, dict]) -> None:
+        """Remember how this run went for each of its sources (one transaction for them all)."""
+        stamp = finished.astimezone(timezone.utc).isoformat(timespec="seconds")
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO source_runs (name, finished, outcome) VALUES (?, ?, ?)",
+                [(name, stamp, json.dumps(outcome, ensure_ascii=False)) for name, outcome in outcomes.items()],
+            )
 
     def source_runs(self) -> dict[str, tuple[str, dict]]:
         rows = self._db.execute("SELECT name, finished, outcome FROM source_runs").fetchall()

@@ -5,16 +5,16 @@ loses GIF animation and PNG transparency. Here Pillow only *checks* each image (
 its bytes, size before decoding, a full decode) and makes the thumbnail; browser formats are
 stored as they came.
 
-Three traps of the media pipelines are handled on purpose:
+Two traps of the media pipelines are handled on purpose:
 
 - ``file_path()`` is also called without a response (to see what is already stored), so the
   name cannot depend on the bytes alone: each image's stored name and state live in the image
   index (``DIR/state.sqlite3``), keyed by the image's original URL;
 - media requests bypass spider middlewares, so the ``Referer`` a hotlink-protected CDN checks
-  (and any per-host ``User-Agent``) is set on each media request here;
-- every source runs as its own crawler, each with its own pipeline and per-spider cache, so an
-  image shared by two sources is coordinated through a process-wide table of this run's
-  downloads: one fetch per image per run.
+  (and any per-host ``User-Agent``) is set on each media request here.
+
+Every source runs in the same crawler, so the media pipeline's own per-crawl cache (by request
+fingerprint) is what makes an image shared by many posts, or by two sources, one fetch per run.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 
+from crawler.datadir import DataDir
 from crawler.files import write_atomic
 from crawler.imagecheck import CONTENT_TYPES, CheckedImage, ImageRejected, check_image, sniff_extension
 from crawler.postformat import unwrap_proxy
@@ -42,7 +43,6 @@ from crawler.state import StateStore
 
 logger = logging.getLogger(__name__)
 
-REFERER_POLICIES = ("page", "origin", "none")
 ALTERNATIVE_REFERER = {"page": "none", "origin": "none", "none": "page"}
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 
@@ -70,12 +70,6 @@ class MirrorImagesPipeline(FilesPipeline):
     MEDIA_NAME = "image"
     STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": AtomicFSFilesStore, "file": AtomicFSFilesStore}
 
-    # This run's downloads, shared by every crawler of the process: image URL -> future result.
-    _this_run: dict[str, asyncio.Future] = {}
-    # Images being fetched or checked at once, across every crawler: each crawler has its own
-    # downloader, so without this bound twenty sources would hold twenty times the bodies.
-    _in_flight: asyncio.Semaphore | None = None
-
     def __init__(self, store_uri: str, *, crawler, state_path: Path) -> None:
         super().__init__(store_uri, crawler=crawler)
         settings = crawler.settings
@@ -83,14 +77,10 @@ class MirrorImagesPipeline(FilesPipeline):
         self.state_path = state_path
         self.state: StateStore | None = None
         self.proxy = settings.get("IMAGE_PROXY") or None
+        # Checked with the sources file (crawler.options): read here, not checked again.
         self.fetch_mode = settings.get("IMAGE_FETCH", "origin")
-        if self.fetch_mode not in ("origin", "proxy"):
-            raise ValueError(f"IMAGE_FETCH must be 'origin' or 'proxy', not {self.fetch_mode!r}")
         self.default_referer = settings.get("IMAGE_REFERER", "page")
         self.host_policies = {host.lower(): dict(policy) for host, policy in settings.getdict("IMAGE_HOST_POLICIES").items()}
-        for host, policy in [("(default)", {"referer": self.default_referer}), *self.host_policies.items()]:
-            if policy.get("referer", "page") not in REFERER_POLICIES:
-                raise ValueError(f"IMAGE_HOST_POLICIES[{host!r}].referer must be one of {', '.join(REFERER_POLICIES)}")
         self.expires = timedelta(days=settings.getfloat("IMAGES_EXPIRES", 90))
         self.retry_failed_after = timedelta(hours=settings.getfloat("IMAGES_RETRY_FAILED_HOURS", 24))
         self.max_bytes = settings.getint("IMAGES_MAX_BYTES", 20 * 1024 * 1024)
@@ -98,7 +88,10 @@ class MirrorImagesPipeline(FilesPipeline):
         self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE", [400, 300]))
         self.force = settings.getbool("FORCE_REFRESH")
         self.check_workers = settings.getint("IMAGES_CHECK_WORKERS", 2)
-        self.max_in_flight = settings.getint("IMAGES_IN_FLIGHT", 16)
+        self.checkers: ProcessPoolExecutor | None = None
+        self.download_errors: dict[str, str] = {}
+        """Why an image's download failed, by original URL: ``media_failed`` cannot hand a
+        result of its own to ``item_completed``."""
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -106,17 +99,20 @@ class MirrorImagesPipeline(FilesPipeline):
         if not settings.getbool("IMAGES_ENABLED", True):
             raise NotConfigured  # images are off (--no-images); a bare NotConfigured logs nothing
         cls._update_stores(settings)
-        data_dir = Path(settings.get("DATA_DIR", "data"))
-        store = settings.get("IMAGES_STORE") or str(data_dir / "images")
-        return cls(store, crawler=crawler, state_path=data_dir / "state.sqlite3")
+        data_dir = DataDir.from_settings(settings)
+        store = settings.get("IMAGES_STORE") or str(data_dir.images)
+        return cls(store, crawler=crawler, state_path=data_dir.state)
 
     def open_spider(self, spider=None) -> None:
         super().open_spider()
-        self.state = StateStore.shared(self.state_path)
+        self.state = StateStore(self.state_path)
+        self.checkers = _checker_pool(self.check_workers)
 
     def close_spider(self, spider=None) -> None:
+        if self.checkers is not None:
+            self.checkers.shutdown(wait=True, cancel_futures=True)
         if self.state is not None:
-            StateStore.release(self.state_path)
+            self.state.close()
 
     # --- which images, fetched how -----------------------------------------------------------
 
@@ -141,6 +137,7 @@ class MirrorImagesPipeline(FilesPipeline):
             fetch = origin if self.fetch_mode == "origin" else post_url
             policy = self._policy(fetch)
             request = Request(fetch, meta={
+                "source": adapter["source"],  # the run report counts the request for it
                 "image_url": origin,
                 "article": adapter["link"],
                 "referer_policy": policy.get("referer", self.default_referer),
@@ -169,11 +166,8 @@ class MirrorImagesPipeline(FilesPipeline):
 
     # --- already stored? ------------------------------------------------------------------
 
-    async def media_to_download(self, request, info, *, item=None):
+    def media_to_download(self, request, info, *, item=None):
         url = request.meta["image_url"]
-        running = self._this_run.get(url)
-        if running is not None:
-            return await running
         known = self.state.image(url)
         now = datetime.now(timezone.utc)
         if known is not None and not self.force:
@@ -183,11 +177,7 @@ class MirrorImagesPipeline(FilesPipeline):
             if known.path and not known.error and now - known.checked_at < self.expires and self._stored(known.path):
                 self.stats.inc_value("images/reused")
                 return {"url": url, "path": known.path, "thumb": known.thumb, "checksum": known.checksum,
-                        "status": "uptodate"}
-        self._this_run[url] = asyncio.get_running_loop().create_future()
-        if MirrorImagesPipeline._in_flight is None:
-            MirrorImagesPipeline._in_flight = asyncio.Semaphore(self.max_in_flight)
-        await MirrorImagesPipeline._in_flight.acquire()  # released by _settle, once it is done
+                        "status": "uptodate", "size": known.size or 0}
         return None
 
     def _stored(self, path: str) -> bool:
@@ -230,14 +220,15 @@ class MirrorImagesPipeline(FilesPipeline):
             self.stats.inc_value("images/bytes", result["size"])
             if result.pop("converted"):
                 self.stats.inc_value("images/converted")
-        self._settle(url, result)
+        if result.get("failed"):
+            self.stats.inc_value("images/failed")
         return result
 
     def media_failed(self, failure, request, info):
-        url = request.meta["image_url"]
-        self._settle(url, _failed(url, f"download failed: {failure.getErrorMessage()}"))
-        # Returning (not raising) hands the media pipeline a None result: item_completed reads
-        # the reason from this run's table.
+        # Returning (not raising) hands the media pipeline a None result without logging a
+        # traceback per image; item_completed reads the reason from download_errors.
+        self.stats.inc_value("images/failed")
+        self.download_errors[request.meta["image_url"]] = f"download failed: {failure.getErrorMessage()}"
 
     async def _retry_with_other_referer(self, request: Request):
         """CDNs disagree: some refuse without the page's Referer, some *because* of a foreign
@@ -265,11 +256,12 @@ class MirrorImagesPipeline(FilesPipeline):
         not the run."""
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                _checkers(self.check_workers), check_image, data, self.max_pixels, self.thumb_size)
+                self.checkers, check_image, data, self.max_pixels, self.thumb_size)
         except ImageRejected as exc:
             raise ImageFailed(str(exc), permanent=True) from None
         except BrokenProcessPool:
-            _reset_checkers()
+            self.checkers.shutdown(wait=False, cancel_futures=True)
+            self.checkers = _checker_pool(self.check_workers)
             raise ImageFailed("the image checker crashed on it", permanent=True) from None
 
     def _persist(self, url: str, checked: CheckedImage) -> dict:
@@ -288,15 +280,6 @@ class MirrorImagesPipeline(FilesPipeline):
         return {"url": url, "path": path, "thumb": thumb, "checksum": checksum, "status": "downloaded",
                 "size": len(checked.data), "converted": checked.converted_from}
 
-    def _settle(self, url: str, result: dict) -> None:
-        """The end of one download (stored or failed): tell waiting crawlers, free its place."""
-        if result.get("failed"):
-            self.stats.inc_value("images/failed")
-        future = self._this_run.get(url)
-        if future is not None and not future.done():
-            future.set_result(result)
-            MirrorImagesPipeline._in_flight.release()
-
     # --- back to the item -------------------------------------------------------------------
 
     def item_completed(self, results, item, info):
@@ -310,13 +293,14 @@ class MirrorImagesPipeline(FilesPipeline):
                 failures.append({"url": post_url, "reason": f"refused: {scheme or 'relative'} URL (only http and https are fetched)"})
                 self.stats.inc_value("images/refused")
         for (post_url, origin), (ok, value) in zip(self._fetchable(referenced), results):
-            if not ok or not value:  # media_failed answered None: the reason is in this run's table
-                future = self._this_run.get(origin)
-                value = future.result() if future is not None and future.done() else {"failed": "not mirrored"}
+            if not ok or not value:  # media_failed answered None
+                value = _failed(origin, self.download_errors.get(origin, "not mirrored"))
             if value.get("failed"):
                 failures.append({"url": post_url, "reason": value["failed"]})
             else:
-                mirrored.append({"url": post_url, "path": value["path"], "thumb": value["thumb"]})
+                # status: "downloaded" this run or "uptodate" in the store; the run report counts them.
+                mirrored.append({"url": post_url, "path": value["path"], "thumb": value["thumb"],
+                                 "status": value["status"], "size": value.get("size", 0)})
         for failure in failures:
             logger.warning("image not mirrored for %r (%s): %s: %s",
                            adapter["title"], adapter["link"], failure["url"], failure["reason"])
@@ -325,24 +309,10 @@ class MirrorImagesPipeline(FilesPipeline):
         return item
 
 
-_pool: ProcessPoolExecutor | None = None
-
-
-def _checkers(workers: int) -> ProcessPoolExecutor:
-    """The process-wide pool of image checkers, started on first use."""
-    global _pool
-    if _pool is None:
-        # forkserver: workers never inherit the crawl's reactor, threads or sockets.
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
-                                    max_tasks_per_child=300)
-    return _pool
-
-
-def _reset_checkers() -> None:
-    global _pool
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+def _checker_pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver: workers never inherit the crawl's reactor, threads or sockets.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                               max_tasks_per_child=300)
 
 
 def image_path(url: str, extension: str, folder: str = "full") -> str:

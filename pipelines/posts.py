@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from pathlib import Path
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from crawler import postformat
+from crawler.datadir import DataDir
 from crawler.files import read_bytes_or_none, write_atomic
 from crawler.state import StateStore, article_key
 
 
 class PostWriterPipeline:
-    def __init__(self, data_dir: Path, clean_titles: bool, stats, force: bool = False) -> None:
+    def __init__(self, data_dir: DataDir, clean_titles: bool, stats, force: bool = False) -> None:
         self.data_dir = data_dir
-        self.posts_dir = data_dir / "posts"
+        self.posts_dir = data_dir.posts
         self.clean_titles = clean_titles
         self.stats = stats
         self.force = force
@@ -32,18 +32,18 @@ class PostWriterPipeline:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         return cls(
-            data_dir=Path(settings.get("DATA_DIR", "data")),
+            data_dir=DataDir.from_settings(settings),
             clean_titles=settings.getbool("CLEAN_TITLES", True),
             stats=crawler.stats,
             force=settings.getbool("FORCE_REFRESH"),
         )
 
     def open_spider(self):
-        self.state = StateStore.shared(self.data_dir / "state.sqlite3")
+        self.state = StateStore(self.data_dir.state)
 
     def close_spider(self):
         if self.state is not None:
-            StateStore.release(self.data_dir / "state.sqlite3")
+            self.state.close()
 
     def process_item(self, item):
         adapter = ItemAdapter(item)

@@ -11,6 +11,7 @@ import pytest
 from tests.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
+REACTOR_SETTINGS = ("TWISTED_REACTOR", "ASYNCIO_EVENT_LOOP")
 
 
 def free_port() -> int:
@@ -59,3 +60,32 @@ def crawl(tmp_path):
         return CrawlResult(proc.returncode, proc.stdout, proc.stderr, data)
 
     return _crawl
+
+
+@pytest.fixture
+def project_crawler(tmp_path):
+    """Build a Crawler with the project's settings and a sources file, in this process (as
+    Scrapy's own tests do with ``get_crawler``), so a reader or a pipeline can be tested without
+    a subprocess. ``make(config, **settings)`` returns the crawler; its extensions are built, its
+    engine is not started."""
+    from scrapy.utils.project import get_project_settings
+    from scrapy.utils.test import get_crawler
+
+    from crawler.lifecycle import DataDirGuard
+    from crawler.spiders.sources import SourcesSpider
+
+    made = []
+
+    def make(config: str, spidercls=SourcesSpider, **settings):
+        path = tmp_path / "sources.toml"
+        path.write_text(config, encoding="utf-8")
+        # get_crawler chooses the reactor settings that suit this process (no reactor running)
+        project = {k: v for k, v in get_project_settings().copy_to_dict().items() if not k.startswith(REACTOR_SETTINGS)}
+        values = {**project, "SOURCES_FILE": str(path), "DATA_DIR": str(tmp_path / "data"), **settings}
+        crawler = get_crawler(spidercls, values)
+        made.append(crawler)
+        return crawler
+
+    yield make
+    for crawler in made:
+        crawler.get_extension(DataDirGuard).lock.release()

@@ -37,6 +37,9 @@ class LoopbackServer:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._faults: dict[str, list[str]] = {}
         self.stall_seconds = 3.0
+        self.open_requests = 0
+        self.max_open_requests = 0
+        """The most requests this server was answering at the same time."""
         self._lock = threading.Lock()
         server = self
 
@@ -92,6 +95,16 @@ class LoopbackServer:
             return [headers for _, p, headers in self.requests if p == path]
 
     def _answer(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
+        with self._lock:
+            self.open_requests += 1
+            self.max_open_requests = max(self.max_open_requests, self.open_requests)
+        try:
+            self._respond(handler, head)
+        finally:
+            with self._lock:
+                self.open_requests -= 1
+
+    def _respond(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
         with self._lock:
             self.requests.append((handler.command, handler.path, dict(handler.headers)))
             pending = self._faults.get(handler.path) or self._faults.get(handler.path.split("?", 1)[0])

@@ -22,6 +22,18 @@ GOOD = '[[sources]]\nname = "a"\nspider = "feed"\nurl = "{base}/feed.xml"\ncateg
         (GOOD + "pages = 2\n", "sources[0] (a).pages: only the qutoutiao spider"),
         ("[[sources]\nname = 1", "not valid TOML"),
         ("[settings]\nX = 1\n", "sources: at least one [[sources]] table is required"),
+        # settings with a fixed set of values or a range are checked with the file
+        ('[settings]\nIMAGE_FETCH = "both"\n\n' + GOOD, "settings.IMAGE_FETCH: must be one of origin, proxy (not 'both')"),
+        ('[settings]\nIMAGE_LINKS = "locale"\n\n' + GOOD, "settings.IMAGE_LINKS: must be one of remote, local"),
+        ("[settings]\nIMAGES_MAX_BYTES = -1\n\n" + GOOD, "settings.IMAGES_MAX_BYTES: must be a whole number of at least 1"),
+        ("[settings]\nIMAGES_THUMB_SIZE = [400]\n\n" + GOOD, "settings.IMAGES_THUMB_SIZE: must be two whole numbers"),
+        ("[settings]\nDOWNLOAD_DELAY = -1\n\n" + GOOD, "settings.DOWNLOAD_DELAY: must be a number of at least 0 (not -1)"),
+        ('[settings.IMAGE_HOST_POLICIES."cdn.test"]\nreferer = "always"\n\n' + GOOD,
+         "settings.IMAGE_HOST_POLICIES['cdn.test'].referer: must be one of page, origin, none"),
+        ('[settings.DOWNLOAD_SLOTS."rsshub.app"]\nconcurrency = 0\n\n' + GOOD,
+         "settings.DOWNLOAD_SLOTS['rsshub.app'].concurrency: must be a whole number of at least 1"),
+        ('[settings.DOWNLOAD_SLOTS."rsshub.app"]\nwait = 1\n\n' + GOOD,
+         "settings.DOWNLOAD_SLOTS['rsshub.app'].wait: unknown key"),
     ],
 )
 def test_config_errors_are_one_line_exit_2_and_fetch_nothing(server, tmp_path, config, expected):
@@ -49,3 +61,19 @@ def test_help_documents_every_option():
     proc = run_crawler("run", "--help")
     for option in ("--config", "--data", "--source", "--no-images", "--log-level"):
         assert option in proc.stdout
+
+
+def test_a_bad_setting_on_the_scrapy_command_line_stops_before_any_request(server, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD.replace("{base}", server.base_url), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "feed", "-s", f"SOURCES_FILE={path}",
+                           "-s", f"DATA_DIR={tmp_path / 'd'}", "-s", "IMAGE_REFERER=sometimes"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "settings.IMAGE_REFERER: must be one of page, origin, none (not 'sometimes')" in proc.stderr
+    assert server.requests == []

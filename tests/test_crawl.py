@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 
+from pathlib import Path
+
 import frontmatter
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_crawler
 
 PROXY = "https://proxy.example.test/?"
 
@@ -132,16 +134,36 @@ def test_source_option_picks_sources(server, crawl):
     assert "/other.xml" not in server.paths()
 
 
-def test_scrapy_crawl_and_list_work_from_the_repository_root(server, tmp_path):
-    server.add("/feed.xml", feed_xml(feed_item(1, "用 scrapy 命令", "<p>ok</p>")), content_type="application/rss+xml")
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_scrapy_crawl_and_crawler_run_leave_identical_files(server, tmp_path):
+    from tests import images
+
+    server.add("/i/a.jpg", images.picture(seed=3), content_type="image/jpeg")
+    server.add("/feed.xml", feed_xml(feed_item(1, "用 scrapy 命令", '<p>ok</p><img src="{BASE}/i/a.jpg">')),
+               content_type="application/rss+xml")
     config = tmp_path / "s.toml"
-    config.write_text(feed_config(server.base_url), encoding="utf-8")
+    # The file's [settings] (proxy, local links) apply under `scrapy crawl` too.
+    config.write_text(feed_config(server.base_url).replace("[settings]\n", '[settings]\nIMAGE_LINKS = "local"\n'),
+                      encoding="utf-8")
     listed = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, capture_output=True, text=True)
-    assert listed.stdout.split() == ["feed", "qutoutiao"]
+    assert listed.stdout.split() == ["feed", "qutoutiao", "sources"]
     crawled = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "feed", "-a", "source=f", "-s", f"SOURCES_FILE={config}",
          "-s", f"DATA_DIR={tmp_path / 'd'}", "-s", "LOG_LEVEL=WARNING"],
         cwd=ROOT, capture_output=True, text=True,
     )
     assert crawled.returncode == 0, crawled.stderr
-    assert [p.name for p in (tmp_path / "d" / "posts").rglob("*.md")] == ["用 scrapy 命令.md"]
+    ran = run_crawler("run", "--config", str(config), "--data", str(tmp_path / "e"), "--source", "f")
+    assert ran.returncode == 0, ran.stderr
+    by_scrapy, by_cli = tree(tmp_path / "d" / "posts"), tree(tmp_path / "e" / "posts")
+    assert list(by_scrapy) == ["博客/样例日报/首页/用 scrapy 命令.md"]
+    assert by_scrapy == by_cli
+    assert b"src=\"/images/full/" in by_scrapy["博客/样例日报/首页/用 scrapy 命令.md"]
+    assert tree(tmp_path / "d" / "images") == tree(tmp_path / "e" / "images") != {}
+    assert (tmp_path / "d" / "runs" / "latest.json").exists()  # the same run lifecycle under both
+    again = run_crawler("run", "--config", str(config), "--data", str(tmp_path / "d"))
+    assert again.returncode == 0 and "0 posts written" in again.stdout
+    assert tree(tmp_path / "d" / "posts") == by_scrapy

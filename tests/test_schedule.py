@@ -134,14 +134,16 @@ def test_two_runs_at_once_never_both_write(server, tmp_path):
 
 def test_interrupted_run_keeps_complete_posts_and_resume_finishes(server, tmp_path):
     base = server.base_url
-    server.add("/content/outList?cid=1&tn=1&page=1&limit=10",
-               list_page(*[(f"p{n}", f"第{n}篇", 1624359289 + n) for n in range(8)]), content_type="application/json")
+    for cid in (1, 2):  # two sources in flight when the run is interrupted
+        server.add(f"/content/outList?cid={cid}&tn=1&page=1&limit=10",
+                   list_page(*[(f"p{n}", f"第{n}篇", 1624359289 + n) for n in range(4 * cid - 4, 4 * cid)]),
+                   content_type="application/json")
     for n in range(8):
         server.add(f"/detail/p{n}.html", article_page(f"<p>{n}</p>"), delay=1.5)
     config = tmp_path / "s.toml"
-    config.write_text(f'[settings]\nCONCURRENT_REQUESTS = 1\n\n[[sources]]\nname = "q"\nspider = "qutoutiao"\n'
-                      f'url = "{base}/content/outList?cid=1&tn=1&page=1&limit=10"\ncategories = ["a", "b", "c"]\n',
-                      encoding="utf-8")
+    config.write_text('[settings]\nCONCURRENT_REQUESTS = 1\n\n' + "".join(
+        f'[[sources]]\nname = "q{cid}"\nspider = "qutoutiao"\nurl = "{base}/content/outList?cid={cid}&tn=1&page=1&limit=10"\n'
+        f'categories = ["a", "b", "c{cid}"]\n\n' for cid in (1, 2)), encoding="utf-8")
     data = tmp_path / "data"
     args = [sys.executable, "-m", "crawler.cli", "run", "--config", str(config), "--data", str(data), "--no-images"]
     run = subprocess.Popen(args + ["--resume"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -157,11 +159,14 @@ def test_interrupted_run_keeps_complete_posts_and_resume_finishes(server, tmp_pa
     assert 0 < len(written) < 8
     for post in written:
         assert frontmatter.load(post)["title"].startswith("第")
-    assert (data / "jobs" / "q").exists()
+    assert (data / "jobs" / "run").exists()
     resumed = subprocess.run(args + ["--resume"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert len(list((data / "posts").rglob("*.md"))) == 8
-    assert not (data / "jobs" / "q").exists()
+    report = latest(data)
+    assert [(s["name"], s["fetched"]) for s in report["sources"]] == [("q1", True), ("q2", True)]
+    assert server.paths().count("/content/outList?cid=1&tn=1&page=1&limit=10") == 1  # not read again
+    assert not (data / "jobs").exists() or not any((data / "jobs").iterdir())
 
 
 def test_sources_lists_categories_and_last_outcome(server, crawl, tmp_path):
@@ -244,7 +249,7 @@ def test_progress_shows_on_a_terminal_only(server, tmp_path):
                 break
             seen += chunk
     os.close(leader)
-    assert b"\r\x1b[Ksources 0/1 done" in seen
+    assert b"\r\x1b[Ksources 0/1 read" in seen
     cron = subprocess.run(args + ["--data", str(tmp_path / "cron")], cwd=ROOT, capture_output=True, text=True)
     assert cron.returncode == 0 and "\r" not in cron.stderr and "sources 0/1" not in cron.stderr
     assert "1 sources, 3 posts written" in cron.stdout

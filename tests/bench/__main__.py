@@ -7,6 +7,11 @@
 3. images — `crawler run` (images mirrored, local links) from an empty folder;
 4. rerun  — `crawler run` again on the images run's folder, nothing changed.
 
+Then the sources scenario: ``--sources`` feeds (default 1,000) of 10 entries on one host that
+answers each request after ``--delay`` seconds (default 0.05), read by a bare Scrapy spider that
+parses them with lxml (the floor) and by ``crawler run --no-images``, alternating; it records
+both walls (``sources/floor``), peak RSS and the most requests the server had open at once.
+
 Wall time and peak RSS come from the child process itself (``os.wait4``); request counts from
 the server. Prints a table and writes ``OUT/results.json`` and ``OUT/results.md``.
 """
@@ -28,7 +33,7 @@ from urllib.request import urlopen
 
 import scrapy
 
-from tests.bench.site import BenchSite
+from tests.bench.site import BenchSite, SourcesSite
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("floor", "posts", "images", "rerun")
@@ -50,10 +55,11 @@ def machine() -> dict:
 
 
 class BenchServer:
-    def __init__(self, n: int, cache: Path, work: Path) -> None:
-        port_file = work / "port"
+    def __init__(self, n: int, cache: Path, work: Path, sources: int = 0, delay: float = 0) -> None:
+        port_file = work / f"port-{sources}"
         self.process = subprocess.Popen([sys.executable, "-m", "tests.bench.server", "--n", str(n),
-                                         "--port-file", str(port_file), "--cache", str(cache)], cwd=ROOT)
+                                         "--port-file", str(port_file), "--cache", str(cache),
+                                         "--sources", str(sources), "--delay", str(delay)], cwd=ROOT)
         for _ in range(600):
             if port_file.exists():
                 break
@@ -116,6 +122,57 @@ def one_run(kind: str, server: BenchServer, work: Path, config: Path, urls: Path
     }
 
 
+def sources_run(kind: str, server: BenchServer, work: Path, config: Path, urls: Path, rep: int) -> dict:
+    """One run of the sources scenario: the bare spider (``floor``) or ``crawler run`` (``run``)."""
+    server.reset()
+    if kind == "floor":
+        wall, rss, code = timed([sys.executable, "-m", "tests.bench.floor", str(urls), "--parse-feeds"])
+        written = 0
+    else:
+        data = work / f"sources-{rep}"
+        shutil.rmtree(data, ignore_errors=True)
+        wall, rss, code = timed([sys.executable, "-m", "crawler.cli", "run", "--config", str(config),
+                                 "--data", str(data), "--no-images"])
+        report = json.loads((data / "runs" / "latest.json").read_text())
+        written = len(report["created"]) + len(report["updated"])
+        shutil.rmtree(data, ignore_errors=True)
+    served = server.stats()
+    return {"wall_s": round(wall, 3), "peak_rss_mb": round(rss, 1), "requests": served["requests"],
+            "max_open": served["max_open"], "posts_written": written, "exit": code}
+
+
+def sources_scenario(args, work: Path) -> dict:
+    server = BenchServer(0, args.out / "cache", work, sources=args.sources, delay=args.delay)
+    try:
+        site = SourcesSite(args.sources, server.base)
+        config, urls = work / "sources-scenario.toml", work / "sources-urls.txt"
+        config.write_text(site.sources_toml(), encoding="utf-8")
+        urls.write_text("\n".join(site.page_urls()))
+        samples: dict[str, list[dict]] = {"floor": [], "run": []}
+        for rep in range(args.reps):
+            for kind in ("floor", "run"):
+                samples[kind].append(sources_run(kind, server, work, config, urls, rep))
+                print(f"  rep {rep + 1} sources {kind:<5} {samples[kind][-1]['wall_s']:.2f} s", flush=True)
+    finally:
+        server.stop()
+    runs = {kind: summarise(samples[kind]) for kind in samples}
+    return {"sources": args.sources, "entries_per_source": SourcesSite.entries, "delay_s": args.delay,
+            "runs": runs, "sources/floor": round(runs["run"]["wall_s"]["median"] / runs["floor"]["wall_s"]["median"], 3),
+            "samples": samples}
+
+
+def sources_table(result: dict) -> str:
+    lines = ["| run | wall s | peak RSS MB | requests | most open at once | posts written | exit |", "|" + "---|" * 7]
+    for kind, label in (("floor", "bare Scrapy + lxml"), ("run", "crawler run --no-images")):
+        r = result["runs"][kind]
+        cell = lambda k, fmt="{:.1f}": (fmt.format(r[k]["median"]) + f" ({fmt.format(r[k]['min'])}–{fmt.format(r[k]['max'])})")  # noqa: E731
+        lines.append(f"| {label} | {cell('wall_s', '{:.2f}')} | {cell('peak_rss_mb')} | {r['requests']['median']:.0f} | "
+                     f"{r['max_open']['max']:.0f} | {r['posts_written']['median']:.0f} | {r['exit']['max']:.0f} |")
+    lines.append("")
+    lines.append(f"sources/floor (wall) = {result['sources/floor']:.2f}")
+    return "\n".join(lines)
+
+
 def summarise(samples: list[dict]) -> dict:
     out = {}
     for key in samples[0]:
@@ -145,6 +202,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=2000, help="articles in the generated site (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the four runs (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
+    parser.add_argument("--sources", type=int, default=1000, help="feeds in the sources scenario (default: %(default)s)")
+    parser.add_argument("--delay", type=float, default=0.05,
+                        help="seconds the sources scenario's host takes per answer (default: %(default)s)")
     args = parser.parse_args()
 
     began = time.monotonic()
@@ -165,6 +225,8 @@ def main() -> int:
             for kind in KINDS:
                 samples[kind].append(one_run(kind, server, work, config, urls, rep))
                 print(f"  rep {rep + 1} {kind:<6} {samples[kind][-1]['wall_s']:.2f} s", flush=True)
+        server.stop()
+        sources = sources_scenario(args, work)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -182,6 +244,7 @@ def main() -> int:
             "rerun/posts": round(med("rerun", "wall_s") / med("posts", "wall_s"), 3),
         },
         "samples": samples,
+        "sources_scenario": sources,
         "bench_seconds": round(time.monotonic() - began, 1),
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -191,12 +254,20 @@ def main() -> int:
               f"Scrapy {m['scrapy']}; server ceiling {ceiling['requests_per_s']:.0f} requests/s "
               f"({ceiling['mb_per_s']} MB/s, {ceiling['connections']} connections); whole benchmark "
               f"{results['bench_seconds']:.0f} s")
-    (args.out / "results.md").write_text(header + "\n\n" + text + "\n")
+    scenario = (f"Sources: {args.sources} feeds of {SourcesSite.entries} entries on one host answering after "
+                f"{args.delay * 1000:.0f} ms, median of {args.reps} (min–max)")
+    (args.out / "results.md").write_text(header + "\n\n" + text + "\n\n" + scenario + "\n\n" + sources_table(sources) + "\n")
     print()
     print(header)
     print(text)
+    print()
+    print(scenario)
+    print(sources_table(sources))
     problems = [f"{k}: an image was fetched twice" for k in ("images", "rerun") if runs[k]["images_fetched_twice"]["max"]]
     problems += ["rerun wrote posts"] if runs["rerun"]["posts_written"]["max"] else []
+    expected = args.sources * SourcesSite.entries
+    if sources["runs"]["run"]["posts_written"]["min"] != expected or sources["runs"]["run"]["exit"]["max"]:
+        problems.append(f"sources: not every one of the {expected} posts was written with exit 0")
     for problem in problems:
         print(f"bench: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -17,14 +17,19 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from tests.bench.site import BenchSite, Page
+from tests.bench.site import BenchSite, Page, SourcesSite
 
 
 class Server:
-    def __init__(self, n: int, cache: Path) -> None:
+    def __init__(self, n: int, cache: Path, sources: int = 0, delay: float = 0) -> None:
         self.n = n
         self.cache = cache
-        self.site: BenchSite | None = None
+        self.sources = sources
+        self.delay = delay
+        """Seconds before each answer (a remote host's latency), in the sources scenario."""
+        self.site: BenchSite | SourcesSite | None = None
+        self.open = 0
+        self.max_open = 0
         self.requests = 0
         self.images = Counter()
         self._etags: dict[int, str] = {}
@@ -53,7 +58,15 @@ class Server:
                 lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = lines[0].split(" ", 2)
                 headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-                writer.write(self.answer(method, target, headers))
+                self.open += 1
+                self.max_open = max(self.max_open, self.open)
+                try:
+                    if self.delay and not target.startswith("/__"):
+                        await asyncio.sleep(self.delay)
+                    answer = self.answer(method, target, headers)
+                finally:
+                    self.open -= 1
+                writer.write(answer)
                 await writer.drain()
                 if headers.get("connection", "").lower() == "close":
                     break
@@ -65,11 +78,11 @@ class Server:
     def answer(self, method: str, target: str, headers: dict[str, str]) -> bytes:
         if target == "/__stats":
             body = json.dumps({"requests": self.requests, "image_requests": sum(self.images.values()),
-                               "distinct_images": len(self.images),
+                               "distinct_images": len(self.images), "max_open": self.max_open,
                                "repeated_images": sum(1 for c in self.images.values() if c > 1)}).encode()
             return _response(200, body, "application/json")
         if target == "/__reset":
-            self.requests, self.images = 0, Counter()
+            self.requests, self.images, self.max_open = 0, Counter(), 0
             return _response(200, b"ok", "text/plain")
         self.requests += 1
         page = self.route(target)
@@ -83,7 +96,8 @@ class Server:
     async def serve(self, port_file: Path, port: int = 0) -> None:
         server = await asyncio.start_server(self.handle, "127.0.0.1", port, backlog=512)
         actual = server.sockets[0].getsockname()[1]
-        self.site = BenchSite(self.n, f"http://127.0.0.1:{actual}", self.cache)
+        base = f"http://127.0.0.1:{actual}"
+        self.site = SourcesSite(self.sources, base) if self.sources else BenchSite(self.n, base, self.cache)
         tmp = port_file.with_suffix(".tmp")
         tmp.write_text(str(actual))
         tmp.replace(port_file)
@@ -104,8 +118,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=Path("data/bench/cache"))
+    parser.add_argument("--sources", type=int, default=0, help="serve this many feeds instead (the sources scenario)")
+    parser.add_argument("--delay", type=float, default=0, help="seconds before each answer")
     args = parser.parse_args()
-    asyncio.run(Server(args.n, args.cache).serve(args.port_file))
+    asyncio.run(Server(args.n, args.cache, args.sources, args.delay).serve(args.port_file))
 
 
 if __name__ == "__main__":

@@ -149,3 +149,39 @@ class BenchSite:
             tables.append(f'[[sources]]\nname = "feed-{number}"\nspider = "feed"\nurl = "{url}"\n'
                           f'categories = ["基准", "订阅", "{number}"]\n')
         return "\n".join(tables)
+
+
+class SourcesSite:
+    """``sources`` feeds of ``FEEDS_ENTRIES`` entries each, all on one host: the shape of a user's
+    RSSHub routes. Entries carry no images: the scenario measures sources, not the mirror."""
+
+    entries = 10
+
+    def __init__(self, sources: int, base: str) -> None:
+        self.base = base
+        self.sources = sources
+        self.pages: dict[str, Page] = {}
+        for number in range(sources):
+            items = []
+            for k in range(self.entries):
+                n = number * self.entries + k
+                body = "".join(f"<p>{PARAGRAPH}{n}-{p}</p>" for p in range(3))
+                items.append(f"<item><title><![CDATA[路由文章 {n}]]></title><description><![CDATA[{body}]]></description>"
+                             f"<pubDate>Tue, 14 Nov 2023 22:13:{n % 60:02d} GMT</pubDate><guid>{base}/r/{n}</guid>"
+                             f"<link>{base}/r/{n}</link></item>")
+            xml = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>路由</title>'
+                   f"<link>{base}/</link>{''.join(items)}</channel></rss>")
+            self.pages[f"/route/{number}.xml"] = Page(xml.encode(), "application/rss+xml; charset=utf-8")
+
+    def image(self, name: str) -> None:
+        return None
+
+    def page_urls(self) -> list[str]:
+        return [self.base + path for path in self.pages]
+
+    def sources_toml(self) -> str:
+        tables = []
+        for number in range(self.sources):
+            tables.append(f'[[sources]]\nname = "route-{number}"\nspider = "feed"\nurl = "{self.base}/route/{number}.xml"\n'
+                          f'categories = ["路由", "站点{number % 50}", "频道{number}"]\n')
+        return "\n".join(tables)

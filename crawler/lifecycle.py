@@ -1,0 +1,54 @@
+"""The output folder around a crawl: one writer at a time, no leftovers, no stale jobs.
+
+A Scrapy extension, so ``crawler run``, ``scrapy crawl`` and Scrapyd jobs share it: it takes
+``DIR/.lock`` when the crawler is built (before any request, before a pipeline opens the state
+store), removes what killed writers left behind, and releases the lock once the engine has
+stopped, after the run report is written. A second crawl of the same folder fails at once with
+``LockBusy`` naming the holder, or waits up to ``LOCK_WAIT`` seconds.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from scrapy import signals
+
+from crawler.datadir import DataDir
+from crawler.files import remove_temporaries
+from crawler.lock import DataDirLock
+
+
+class DataDirGuard:
+    def __init__(self, data_dir: DataDir, jobdir: str | None) -> None:
+        self.data_dir = data_dir
+        self.jobdir = Path(jobdir).resolve() if jobdir else None
+        self.lock = DataDirLock(data_dir)
+        self.finish_reason: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        guard = cls(DataDir.from_settings(settings), settings.get("JOBDIR"))
+        guard.lock.acquire(settings.getfloat("LOCK_WAIT"))  # raises LockBusy
+        guard.remove_leftovers()
+        crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(guard.engine_stopped, signal=signals.engine_stopped)
+        return guard
+
+    def remove_leftovers(self) -> None:
+        """Temporary files of killed writers and, unless this run resumes it, the job of an
+        interrupted ``--resume`` run: a fresh run starts afresh."""
+        remove_temporaries(self.data_dir.posts)
+        remove_temporaries(self.data_dir.images)
+        if self.jobdir is None:
+            shutil.rmtree(self.data_dir.job, ignore_errors=True)
+
+    def spider_closed(self, spider, reason: str) -> None:
+        self.finish_reason = reason
+
+    def engine_stopped(self) -> None:
+        # After spider_closed, when Scrapy has written the job's state: a finished job is done.
+        if self.finish_reason == "finished" and self.jobdir == self.data_dir.job.resolve():
+            shutil.rmtree(self.jobdir, ignore_errors=True)
+        self.lock.release()

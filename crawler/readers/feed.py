@@ -1,0 +1,92 @@
+"""RSS and Atom feeds (RSSHub routes and any other feed): one request, every entry an article."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from crawler.config import Source
+from crawler.dates import parse_date
+from crawler.feeds import FeedError, parse_feed
+from crawler.items import Article
+from crawler.state import article_key
+
+if TYPE_CHECKING:
+    from crawler.spiders.sources import SourcesSpider
+
+
+class FeedReader:
+    def __init__(self, spider: "SourcesSpider") -> None:
+        self.spider = spider
+
+    def start(self, source: Source):
+        yield self.spider.request(source, source.url, "parse_feed", document=True)
+
+    def parse_feed(self, response, source: Source) -> Iterator[Article]:
+        spider = self.spider
+        text = getattr(response, "text", None)
+        try:
+            feed = parse_feed(response.body, fallback_text=text)
+        except FeedError as exc:
+            spider.document_broken(source, response.url, str(exc))
+            return
+        source_repairs = []
+        if feed.encoding_note:
+            spider.logger.warning("source %s: %s: %s", source.name, response.url, feed.encoding_note)
+            source_repairs.append(feed.encoding_note)
+        if feed.recovered:
+            # Entries after the break are lost: a failure, though the ones before it are kept.
+            spider.document_broken(source, response.url, f"malformed XML; kept the {len(feed.entries)} entries before the break")
+        # "cached": the server answered 304, so this is the feed the last run read already.
+        unchanged = "cached" in response.flags
+        seen: set[str] = set()
+        listed = known = 0
+        try:
+            for index, entry in enumerate(feed.entries):
+                where = f"{response.url} entry {index}"
+                repairs = list(source_repairs)
+                if not entry.title and not entry.body:
+                    spider.skip(source, "missing field: title and body", where)
+                    continue
+                link = response.urljoin(entry.link) if entry.link else None
+                if link is not None and not link.startswith(("http://", "https://")):
+                    repairs.append(f"refused link {link[:60]!r}: only http and https")
+                    link = None
+                if link is None and not entry.guid:
+                    spider.skip(source, "missing field: link and guid", where)
+                    continue
+                key = article_key(entry.guid, link or response.url)
+                if key in seen:
+                    spider.skip(source, f"duplicate guid: {entry.guid or link}", where)
+                    continue
+                seen.add(key)
+                listed += 1
+                if unchanged and spider.already_done(entry.guid, link or response.url):
+                    known += 1
+                    continue
+                title = entry.title
+                if not title:
+                    title = _title_from(entry.body) or (link or entry.guid)
+                    repairs.append("missing title: made one from the body")
+                published = spider.publication_date(entry.published, parse_date(entry.published), "date", repairs)
+                yield spider.article(
+                    source,
+                    title=title,
+                    link=link or response.url,
+                    guid=entry.guid,
+                    # RSSHub writes ``description || title``: an entry without a body shows its title.
+                    body=entry.body if entry.body is not None else entry.title,
+                    published=published,
+                    author=entry.author,
+                    repairs=repairs,
+                )
+        finally:
+            spider.document_read(source, response.url, listed=listed, known=known)
+
+
+def _title_from(body: str | None, length: int = 40) -> str:
+    """The first words of a body's text, for an entry that came without a title."""
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>", " ", body or ""))).strip()
+    return text[:length]

@@ -1,0 +1,70 @@
+"""Readers and pipelines driven in this process, through the project's own crawler set-up."""
+
+from __future__ import annotations
+
+from itemadapter import ItemAdapter
+from scrapy.http import Request, TextResponse, XmlResponse
+
+from crawler.report import RunReport
+from crawler.spiders.sources import SourcesSpider
+from pipelines.bodies import BodyRulesPipeline
+from pipelines.posts import PostWriterPipeline
+from tests.test_crawl import feed_item, feed_xml, list_page
+
+BASE = "http://news.test"
+CONFIG = (f'[settings]\nIMAGE_PROXY = "https://proxy.test/?"\n\n'
+          f'[[sources]]\nname = "f"\nspider = "feed"\nurl = "{BASE}/feed.xml"\ncategories = ["一", "二", "三"]\n\n'
+          f'[[sources]]\nname = "q"\nspider = "qutoutiao"\nurl = "{BASE}/list?page=1"\ncategories = ["四", "五", "六"]\n')
+
+
+def answer(request: Request, body: str, cls=TextResponse) -> TextResponse:
+    return cls(url=request.url, body=body.replace("{BASE}", BASE).encode("utf-8"), encoding="utf-8", request=request)
+
+
+async def start_requests(spider: SourcesSpider) -> list[Request]:
+    return [request async for request in spider.start()]
+
+
+def test_every_source_starts_in_one_spider_and_its_requests_name_it(project_crawler):
+    import asyncio
+
+    crawler = project_crawler(CONFIG)
+    spider = SourcesSpider.from_crawler(crawler)
+    requests = asyncio.run(start_requests(spider))
+    assert [(r.url, r.meta["source"], r.cb_kwargs["step"]) for r in requests] == [
+        (f"{BASE}/feed.xml", "f", "parse_feed"), (f"{BASE}/list?page=1", "q", "parse_list")]
+    assert crawler.settings["IMAGE_PROXY"] == "https://proxy.test/?"  # the file's [settings]
+
+
+def test_feed_reader_and_post_writer_in_process(project_crawler, tmp_path):
+    crawler = project_crawler(CONFIG)
+    spider = SourcesSpider.from_crawler(crawler, source="f")
+    crawler.spider = spider
+    feed = spider.request(spider.sources["f"], f"{BASE}/feed.xml", "parse_feed", document=True)
+    xml = feed_xml(feed_item(1, "甲", '<p>正文 <img src="http://img.test/a.jpg"></p>') + feed_item(2, "", ""))
+    items = list(spider.read(answer(feed, xml, XmlResponse), **feed.cb_kwargs))
+    assert [ItemAdapter(i)["title"] for i in items] == ["甲"]
+    record = crawler.get_extension(RunReport).records["f"]
+    assert record.counts["pages"] == 1 and record.counts["listed"] == 1
+    assert [f["reason"] for f in record.failures] == ["missing field: title and body"]
+
+    body_rules, writer = BodyRulesPipeline.from_crawler(crawler), PostWriterPipeline.from_crawler(crawler)
+    writer.open_spider()
+    try:
+        item = writer.process_item(body_rules.process_item(items[0]))
+    finally:
+        writer.close_spider()
+    post = (tmp_path / "data" / "posts" / ItemAdapter(item)["post_path"]).read_text(encoding="utf-8")
+    assert ItemAdapter(item)["post_outcome"] == "created"
+    assert 'src="https://proxy.test/?http://img.test/a.jpg"' in post and "title: '甲'" in post
+
+
+def test_list_reader_follows_entries_with_the_source_in_meta(project_crawler):
+    crawler = project_crawler(CONFIG)
+    spider = SourcesSpider.from_crawler(crawler, category="四")
+    assert list(spider.sources) == ["q"]
+    listing = spider.request(spider.sources["q"], f"{BASE}/list?page=1", "parse_list", document=True, number=1)
+    out = list(spider.read(answer(listing, list_page(("a1", "第一篇", 1624359289))), **listing.cb_kwargs))
+    assert [(r.url, r.meta["source"], r.cb_kwargs["step"]) for r in out] == [
+        (f"{BASE}/detail/a1.html?content_id=a1", "q", "parse_article")]
+    assert crawler.get_extension(RunReport).records["q"].counts["listed"] == 1
