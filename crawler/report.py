@@ -78,7 +78,7 @@ class RunReport:
     def __init__(self, crawler) -> None:
         self.stats = crawler.stats
         self.data_dir = DataDir.from_settings(crawler.settings)
-        self.image_links = crawler.settings.get("IMAGE_LINKS", "remote")
+        self.image_links = crawler.settings.get("IMAGE_LINKS")
         self.records: dict[str, SourceRecord] = {}
         # An image shared by several sources is counted once, for the first post that used it,
         # so the sources' figures add up to what the run fetched.

@@ -26,8 +26,8 @@ class BodyRulesPipeline:
         settings = crawler.settings
         return cls(
             image_proxy=settings.get("IMAGE_PROXY"),
-            headimg_fallback=settings.get("HEADIMG_FALLBACK", postformat.DEFAULT_HEADIMG_FALLBACK),
-            sanitize=settings.getbool("SANITIZE_HTML", True),
+            headimg_fallback=settings.get("HEADIMG_FALLBACK"),
+            sanitize=settings.getbool("SANITIZE_HTML"),
         )
 
     def process_item(self, item):

@@ -12,8 +12,6 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.postformat import replace_image_srcs
 
-LINK_MODES = ("remote", "local")
-
 
 class LocalImageLinksPipeline:
     def __init__(self, prefix: str) -> None:
@@ -22,12 +20,10 @@ class LocalImageLinksPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        mode = settings.get("IMAGE_LINKS", "remote")
-        if mode not in LINK_MODES:
-            raise ValueError(f"IMAGE_LINKS must be one of {', '.join(LINK_MODES)}, not {mode!r}")
-        if mode == "remote" or not settings.getbool("IMAGES_ENABLED", True):
+        mode = settings.get("IMAGE_LINKS")  # one of crawler.options.LINK_MODES, checked with the sources file
+        if mode == "remote" or not settings.getbool("IMAGES_ENABLED"):
             raise NotConfigured  # posts keep remote links; a bare NotConfigured logs nothing
-        return cls(settings.get("IMAGE_LINKS_PREFIX", "/images/"))
+        return cls(settings.get("IMAGE_LINKS_PREFIX"))
 
     def process_item(self, item):
         adapter = ItemAdapter(item)

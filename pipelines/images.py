@@ -78,16 +78,16 @@ class MirrorImagesPipeline(FilesPipeline):
         self.state: StateStore | None = None
         self.proxy = settings.get("IMAGE_PROXY") or None
         # Checked with the sources file (crawler.options): read here, not checked again.
-        self.fetch_mode = settings.get("IMAGE_FETCH", "origin")
-        self.default_referer = settings.get("IMAGE_REFERER", "page")
+        self.fetch_mode = settings.get("IMAGE_FETCH")
+        self.default_referer = settings.get("IMAGE_REFERER")
         self.host_policies = {host.lower(): dict(policy) for host, policy in settings.getdict("IMAGE_HOST_POLICIES").items()}
-        self.expires = timedelta(days=settings.getfloat("IMAGES_EXPIRES", 90))
-        self.retry_failed_after = timedelta(hours=settings.getfloat("IMAGES_RETRY_FAILED_HOURS", 24))
-        self.max_bytes = settings.getint("IMAGES_MAX_BYTES", 20 * 1024 * 1024)
-        self.max_pixels = settings.getint("IMAGES_MAX_PIXELS", 40_000_000)
-        self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE", [400, 300]))
+        self.expires = timedelta(days=settings.getfloat("IMAGES_EXPIRES"))
+        self.retry_failed_after = timedelta(hours=settings.getfloat("IMAGES_RETRY_FAILED_HOURS"))
+        self.max_bytes = settings.getint("IMAGES_MAX_BYTES")
+        self.max_pixels = settings.getint("IMAGES_MAX_PIXELS")
+        self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE"))
         self.force = settings.getbool("FORCE_REFRESH")
-        self.check_workers = settings.getint("IMAGES_CHECK_WORKERS", 2)
+        self.check_workers = settings.getint("IMAGES_CHECK_WORKERS")
         self.checkers: ProcessPoolExecutor | None = None
         self.download_errors: dict[str, str] = {}
         """Why an image's download failed, by original URL: ``media_failed`` cannot hand a
@@ -96,7 +96,7 @@ class MirrorImagesPipeline(FilesPipeline):
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        if not settings.getbool("IMAGES_ENABLED", True):
+        if not settings.getbool("IMAGES_ENABLED"):
             raise NotConfigured  # images are off (--no-images); a bare NotConfigured logs nothing
         cls._update_stores(settings)
         data_dir = DataDir.from_settings(settings)

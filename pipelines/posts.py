@@ -33,7 +33,7 @@ class PostWriterPipeline:
         settings = crawler.settings
         return cls(
             data_dir=DataDir.from_settings(settings),
-            clean_titles=settings.getbool("CLEAN_TITLES", True),
+            clean_titles=settings.getbool("CLEAN_TITLES"),
             stats=crawler.stats,
             force=settings.getbool("FORCE_REFRESH"),
         )
