@@ -8,7 +8,11 @@ when browsers show that format; anything else is converted to PNG.
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -114,3 +118,47 @@ def sniff_extension(data: bytes) -> str | None:
             return BROWSER_FORMATS.get(image.format or "", "png")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
+
+
+class CheckerPool:
+    """Worker processes that run ``check_image``, beside the crawl.
+
+    Decoding runs in other processes: on the second core, its buffers out of the crawl's memory,
+    and a decoder that crashes on hostile bytes takes down a worker, not the run (the pool is
+    then replaced). Every ``checks_per_pool`` checks the pool itself is replaced (the old one
+    finishes what it was given, then its workers exit), so workers' memory cannot creep.
+    Python 3.11's own ``max_tasks_per_child`` is not used: with tasks queued while a worker
+    retires, its executor can hang for good (seen here after ~1,200 images).
+    """
+
+    def __init__(self, workers: int, checks_per_pool: int = 600) -> None:
+        self.workers = workers
+        self.checks_per_pool = checks_per_pool
+        self._executor: ProcessPoolExecutor | None = None
+        self._checks = 0
+
+    async def check(self, data: bytes, max_pixels: int, thumb_size: tuple[int, int]) -> CheckedImage:
+        executor = self._current()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, check_image, data, max_pixels, thumb_size)
+        except BrokenProcessPool:
+            if executor is self._executor:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+            raise
+
+    def _current(self) -> ProcessPoolExecutor:
+        if self._executor is not None and self._checks >= self.checks_per_pool:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+        if self._executor is None:
+            # forkserver: workers never inherit the crawl's reactor, threads or sockets.
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            self._checks = 0
+        self._checks += 1
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
@@ -37,7 +35,7 @@ from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
-from crawler.imagecheck import CONTENT_TYPES, CheckedImage, ImageRejected, check_image, sniff_extension
+from crawler.imagecheck import CONTENT_TYPES, CheckedImage, CheckerPool, ImageRejected, sniff_extension
 from crawler.postformat import unwrap_proxy
 from crawler.state import StateStore
 
@@ -88,7 +86,7 @@ class MirrorImagesPipeline(FilesPipeline):
         self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE"))
         self.force = settings.getbool("FORCE_REFRESH")
         self.check_workers = settings.getint("IMAGES_CHECK_WORKERS")
-        self.checkers: ProcessPoolExecutor | None = None
+        self.checkers: CheckerPool | None = None
         self.download_errors: dict[str, str] = {}
         """Why an image's download failed, by original URL: ``media_failed`` cannot hand a
         result of its own to ``item_completed``."""
@@ -106,11 +104,11 @@ class MirrorImagesPipeline(FilesPipeline):
     def open_spider(self, spider=None) -> None:
         super().open_spider()
         self.state = StateStore(self.state_path)
-        self.checkers = _checker_pool(self.check_workers)
+        self.checkers = CheckerPool(self.check_workers)
 
     def close_spider(self, spider=None) -> None:
         if self.checkers is not None:
-            self.checkers.shutdown(wait=True, cancel_futures=True)
+            self.checkers.close()
         if self.state is not None:
             self.state.close()
 
@@ -248,20 +246,12 @@ class MirrorImagesPipeline(FilesPipeline):
             raise ImageFailed(f"{len(response.body)} bytes, more than IMAGES_MAX_BYTES", permanent=True)
 
     async def _check(self, data: bytes) -> CheckedImage:
-        """Pillow's verdict, from a worker process.
-
-        Decoding runs in other processes: beside the crawl on a second core, its buffers out of
-        the crawl's memory (workers are replaced every few hundred images, so their memory
-        cannot creep either), and a decoder that crashes on hostile bytes takes down a worker,
-        not the run."""
+        """Pillow's verdict, from a worker process (``CheckerPool``)."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self.checkers, check_image, data, self.max_pixels, self.thumb_size)
+            return await self.checkers.check(data, self.max_pixels, self.thumb_size)
         except ImageRejected as exc:
             raise ImageFailed(str(exc), permanent=True) from None
         except BrokenProcessPool:
-            self.checkers.shutdown(wait=False, cancel_futures=True)
-            self.checkers = _checker_pool(self.check_workers)
             raise ImageFailed("the image checker crashed on it", permanent=True) from None
 
     def _persist(self, url: str, checked: CheckedImage) -> dict:
@@ -307,12 +297,6 @@ class MirrorImagesPipeline(FilesPipeline):
         adapter["images"] = mirrored
         adapter["image_failures"] = failures
         return item
-
-
-def _checker_pool(workers: int) -> ProcessPoolExecutor:
-    # forkserver: workers never inherit the crawl's reactor, threads or sockets.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
-                               max_tasks_per_child=300)
 
 
 def image_path(url: str, extension: str, folder: str = "full") -> str:
