@@ -10,7 +10,7 @@ from pathlib import Path
 _counter = itertools.count()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, make_folder: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     A run killed at any moment leaves either the old file or the new one, never a mix, and a
@@ -18,8 +18,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     disk, say), and one left by a killed run is removed by the next (``remove_temporaries``).
     There is no fsync: the rename already protects against a killed process, and syncing every
     post would cost more than rendering it; a power cut is the state store's business.
+    ``make_folder=False``: the caller knows the folder exists (one mkdir fewer per file).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".tmp-{os.getpid()}-{next(_counter)}.part"  # matches TEMPORARY_GLOB
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

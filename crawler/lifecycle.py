@@ -1,10 +1,12 @@
-"""The output folder around a crawl: one writer at a time, no leftovers, no stale jobs.
+"""The output folder around a crawl: one writer at a time, one state store, no leftovers.
 
 A Scrapy extension, so ``crawler run``, ``scrapy crawl`` and Scrapyd jobs share it: it takes
-``DIR/.lock`` when the crawler is built (before any request, before a pipeline opens the state
-store), removes what killed writers left behind, and releases the lock once the engine has
-stopped, after the run report is written. A second crawl of the same folder fails at once with
-``LockBusy`` naming the holder, or waits up to ``LOCK_WAIT`` seconds.
+``DIR/.lock`` when the crawler is built (before any request), removes what killed writers left
+behind, opens the crawl's one state store (``state_of(crawler)``: the spider, the pipelines and
+the run report share it, so grouped writes never wait on each other), and once the engine has
+stopped, after the run report is written, commits and closes the store and releases the lock.
+A second crawl of the same folder fails at once with ``LockBusy`` naming the holder, or waits up
+to ``LOCK_WAIT`` seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from scrapy import signals
 from crawler.datadir import DataDir
 from crawler.files import remove_temporaries
 from crawler.lock import DataDirLock
+from crawler.state import StateStore
+
+STATE_COMMIT_EVERY = 200
+"""State writes grouped in one transaction (see ``StateStore``)."""
 
 
 class DataDirGuard:
@@ -24,6 +30,7 @@ class DataDirGuard:
         self.data_dir = data_dir
         self.jobdir = Path(jobdir).resolve() if jobdir else None
         self.lock = DataDirLock(data_dir)
+        self.state: StateStore | None = None
         self.finish_reason: str | None = None
 
     @classmethod
@@ -32,6 +39,7 @@ class DataDirGuard:
         guard = cls(DataDir.from_settings(settings), settings.get("JOBDIR"))
         guard.lock.acquire(settings.getfloat("LOCK_WAIT"))  # raises LockBusy
         guard.remove_leftovers()
+        guard.state = StateStore(guard.data_dir.state, commit_every=STATE_COMMIT_EVERY)
         crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(guard.engine_stopped, signal=signals.engine_stopped)
         return guard
@@ -51,4 +59,16 @@ class DataDirGuard:
         # After spider_closed, when Scrapy has written the job's state: a finished job is done.
         if self.finish_reason == "finished" and self.jobdir == self.data_dir.job.resolve():
             shutil.rmtree(self.jobdir, ignore_errors=True)
-        self.lock.release()
+        try:
+            if self.state is not None:
+                self.state.close()
+        finally:
+            self.lock.release()
+
+
+def state_of(crawler) -> StateStore:
+    """The crawl's state store (from the spider's ``from_crawler`` on, once extensions exist)."""
+    guard = crawler.get_extension(DataDirGuard)
+    if guard is None or guard.state is None:
+        raise RuntimeError("the state store belongs to crawler.lifecycle.DataDirGuard, which is not enabled")
+    return guard.state

@@ -24,7 +24,7 @@ from scrapy import signals as scrapy_signals
 from crawler import signals
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
-from crawler.state import StateStore
+from crawler.lifecycle import state_of
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class SourceRecord:
 
 class RunReport:
     def __init__(self, crawler) -> None:
+        self.crawler = crawler
         self.stats = crawler.stats
         self.data_dir = DataDir.from_settings(crawler.settings)
         self.image_links = crawler.settings.get("IMAGE_LINKS")
@@ -209,13 +210,9 @@ class RunReport:
         }
         try:
             self.path = write_report(self.data_dir, self.started or finished, self.report)
-            state = StateStore(self.data_dir.state)
-            try:
-                state.record_source_runs(finished, {
-                    entry["name"]: {k: v for k, v in entry.items() if k not in ("created", "updated")}
-                    for entry in entries})
-            finally:
-                state.close()
+            state_of(self.crawler).record_source_runs(finished, {
+                entry["name"]: {k: v for k, v in entry.items() if k not in ("created", "updated")}
+                for entry in entries})
         except OSError as exc:
             self.error = exc
             logger.error("cannot write the run report to %s: %s", self.data_dir.runs, exc.strerror or exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,15 +78,45 @@ class ImageRecord:
 
 
 class StateStore:
-    def __init__(self, path: Path) -> None:
+    """One connection to ``DIR/state.sqlite3``.
+
+    Writes are grouped: they go into one open transaction, committed every ``commit_every``
+    writes or ``commit_seconds`` seconds (and by ``flush``/``close``). Each commit of SQLite is a
+    round of locks and WAL writes; one per post cost more than rendering it. A crawl shares one
+    store (``crawler.lifecycle.DataDirGuard.state``), so its readers see its own writes at once;
+    a run killed between commits loses only records of posts already on disk, which the next
+    run finds unchanged and records. The default (``commit_every=1``) commits every write.
+    """
+
+    def __init__(self, path: Path, commit_every: int = 1, commit_seconds: float = 1.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA cache_size=-4096")  # KiB
         self._db.executescript(_SCHEMA)
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
+        self._pending = 0
+        self._since = 0.0
+
+    def _write(self, sql: str, values: tuple) -> None:
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._since = time.monotonic()
+        self._db.execute(sql, values)
+        self._pending += 1
+        if self._pending >= self.commit_every or time.monotonic() - self._since >= self.commit_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the writes made so far."""
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+        self._pending = 0
 
     def close(self) -> None:
+        self.flush()
         self._db.close()
 
     def article(self, key: str) -> ArticleRecord | None:
@@ -103,7 +134,7 @@ class StateStore:
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None:
         """Remember an article whose post has been written (call only after the write)."""
         stamp = seen.astimezone(timezone.utc).isoformat()
-        self._db.execute(
+        self._write(
             "INSERT INTO articles (key, path, hash, source, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(key) DO UPDATE SET path = excluded.path, hash = excluded.hash,"
             " source = excluded.source, last_seen = excluded.last_seen",
@@ -118,7 +149,7 @@ class StateStore:
 
     def record_image(self, url: str, path: str, thumb: str, checksum: str, size: int, when: datetime) -> None:
         """Remember a stored image (call only once its files are in the store)."""
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO images (url, path, thumb, checksum, size, error, checked_at)"
             " VALUES (?, ?, ?, ?, ?, NULL, ?)",
             (url, path, thumb, checksum, size, when.astimezone(timezone.utc).isoformat()),
@@ -126,7 +157,7 @@ class StateStore:
 
     def record_image_failure(self, url: str, error: str, when: datetime) -> None:
         """Remember that an image cannot be had (not an image, 404…), keeping any older copy."""
-        self._db.execute(
+        self._write(
             "INSERT INTO images (url, error, checked_at) VALUES (?, ?, ?)"
             " ON CONFLICT(url) DO UPDATE SET error = excluded.error, checked_at = excluded.checked_at",
             (url, error, when.astimezone(timezone.utc).isoformat()),
@@ -150,12 +181,10 @@ class StateStore:
     def record_source_runs(self, finished: datetime, outcomes: dict[str, dict]) -> None:
         """Remember how this run went for each of its sources (one transaction for them all)."""
         stamp = finished.astimezone(timezone.utc).isoformat(timespec="seconds")
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO source_runs (name, finished, outcome) VALUES (?, ?, ?)",
-                [(name, stamp, json.dumps(outcome, ensure_ascii=False)) for name, outcome in outcomes.items()],
-            )
+        for name, outcome in outcomes.items():
+            self._write("INSERT OR REPLACE INTO source_runs (name, finished, outcome) VALUES (?, ?, ?)",
+                        (name, stamp, json.dumps(outcome, ensure_ascii=False)))
+        self.flush()
 
     def source_runs(self) -> dict[str, tuple[str, dict]]:
         rows = self._db.execute("SELECT name, finished, outcome FROM source_runs").fetchall()
@@ -165,4 +194,4 @@ class StateStore:
         return dict(self._db.execute("SELECT path, hash FROM published WHERE site = ?", (site,)).fetchall())
 
     def record_published(self, site: str, path: str, hash: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO published (site, path, hash) VALUES (?, ?, ?)", (site, path, hash))
+        self._write("INSERT OR REPLACE INTO published (site, path, hash) VALUES (?, ?, ?)", (site, path, hash))

@@ -37,6 +37,7 @@ from crawler.datadir import DataDir
 from crawler.files import write_atomic
 from crawler.imagecheck import CONTENT_TYPES, CheckedImage, CheckerPool, ImageRejected, sniff_extension
 from crawler.postformat import unwrap_proxy
+from crawler.lifecycle import state_of
 from crawler.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -68,11 +69,10 @@ class MirrorImagesPipeline(FilesPipeline):
     MEDIA_NAME = "image"
     STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": AtomicFSFilesStore, "file": AtomicFSFilesStore}
 
-    def __init__(self, store_uri: str, *, crawler, state_path: Path) -> None:
+    def __init__(self, store_uri: str, *, crawler) -> None:
         super().__init__(store_uri, crawler=crawler)
         settings = crawler.settings
         self.stats = crawler.stats
-        self.state_path = state_path
         self.state: StateStore | None = None
         self.proxy = settings.get("IMAGE_PROXY") or None
         # Checked with the sources file (crawler.options): read here, not checked again.
@@ -99,18 +99,16 @@ class MirrorImagesPipeline(FilesPipeline):
         cls._update_stores(settings)
         data_dir = DataDir.from_settings(settings)
         store = settings.get("IMAGES_STORE") or str(data_dir.images)
-        return cls(store, crawler=crawler, state_path=data_dir.state)
+        return cls(store, crawler=crawler)
 
     def open_spider(self, spider=None) -> None:
         super().open_spider()
-        self.state = StateStore(self.state_path)
+        self.state = state_of(self.crawler)
         self.checkers = CheckerPool(self.check_workers)
 
     def close_spider(self, spider=None) -> None:
         if self.checkers is not None:
             self.checkers.close()
-        if self.state is not None:
-            self.state.close()
 
     # --- which images, fetched how -----------------------------------------------------------
 

@@ -16,34 +16,33 @@ from scrapy.exceptions import DropItem
 from crawler import postformat
 from crawler.datadir import DataDir
 from crawler.files import read_bytes_or_none, write_atomic
+from crawler.lifecycle import state_of
 from crawler.state import StateStore, article_key
 
 
 class PostWriterPipeline:
-    def __init__(self, data_dir: DataDir, clean_titles: bool, stats, force: bool = False) -> None:
-        self.data_dir = data_dir
+    def __init__(self, crawler, data_dir: DataDir, clean_titles: bool, force: bool = False) -> None:
+        self.crawler = crawler
         self.posts_dir = data_dir.posts
         self.clean_titles = clean_titles
-        self.stats = stats
+        self.stats = crawler.stats
         self.force = force
         self.state: StateStore | None = None
+        self._folders: set[Path] = set()
+        """Post folders known to exist: one mkdir per folder and run, not one per post."""
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
         return cls(
+            crawler,
             data_dir=DataDir.from_settings(settings),
             clean_titles=settings.getbool("CLEAN_TITLES"),
-            stats=crawler.stats,
             force=settings.getbool("FORCE_REFRESH"),
         )
 
     def open_spider(self):
-        self.state = StateStore(self.data_dir.state)
-
-    def close_spider(self):
-        if self.state is not None:
-            self.state.close()
+        self.state = state_of(self.crawler)
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -79,9 +78,12 @@ class PostWriterPipeline:
         elif not self.force and read_bytes_or_none(path) == data:
             outcome = "unchanged"
         else:
-            outcome = "created" if not path.exists() else "updated"
+            outcome = "updated" if path.exists() else "created"
             try:
-                write_atomic(path, data)
+                if path.parent not in self._folders:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    self._folders.add(path.parent)
+                write_atomic(path, data, make_folder=False)
             except OSError as exc:
                 self.stats.inc_value("posts/failed")
                 raise DropItem(f"cannot write {relpath}: {exc.strerror or exc}") from None

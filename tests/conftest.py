@@ -88,4 +88,4 @@ def project_crawler(tmp_path):
 
     yield make
     for crawler in made:
-        crawler.get_extension(DataDirGuard).lock.release()
+        crawler.get_extension(DataDirGuard).engine_stopped()  # closes the state, frees DIR

@@ -50,10 +50,7 @@ def test_feed_reader_and_post_writer_in_process(project_crawler, tmp_path):
 
     body_rules, writer = BodyRulesPipeline.from_crawler(crawler), PostWriterPipeline.from_crawler(crawler)
     writer.open_spider()
-    try:
-        item = writer.process_item(body_rules.process_item(items[0]))
-    finally:
-        writer.close_spider()
+    item = writer.process_item(body_rules.process_item(items[0]))
     post = (tmp_path / "data" / "posts" / ItemAdapter(item)["post_path"]).read_text(encoding="utf-8")
     assert ItemAdapter(item)["post_outcome"] == "created"
     assert 'src="https://proxy.test/?http://img.test/a.jpg"' in post and "title: '甲'" in post

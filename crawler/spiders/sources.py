@@ -27,7 +27,8 @@ from crawler.dates import not_in_future
 from crawler.items import Article
 from crawler.options import check_settings
 from crawler.readers import READERS
-from crawler.state import StateStore, article_key
+from crawler.lifecycle import state_of
+from crawler.state import article_key
 
 
 SOURCES_FILE_PRIORITY = (SETTINGS_PRIORITIES["project"] + SETTINGS_PRIORITIES["spider"]) // 2
@@ -65,9 +66,6 @@ class SourcesSpider(scrapy.Spider):
         spider.sources = {s.name: s for s in chosen}
         spider.readers = {shape: reader(spider) for shape, reader in READERS.items()}
         spider.force = crawler.settings.getbool("FORCE_REFRESH")
-        spider.data_dir = DataDir.from_settings(crawler.settings)
-        spider.known_articles = None  # the state store, opened on first use
-        crawler.signals.connect(spider._close_state, signal=scrapy.signals.spider_closed)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -104,13 +102,7 @@ class SourcesSpider(scrapy.Spider):
         """Whether an earlier run wrote this article (``--force`` treats nothing as done)."""
         if self.force:
             return False
-        if self.known_articles is None:
-            self.known_articles = StateStore(self.data_dir.state)
-        return self.known_articles.article(article_key(guid, link)) is not None
-
-    def _close_state(self, spider) -> None:
-        if self.known_articles is not None:
-            self.known_articles.close()
+        return state_of(self.crawler).article(article_key(guid, link)) is not None
 
     def _job_pages(self) -> dict[str, int]:
         """Documents read per source, kept in Scrapy's JOBDIR state across ``--resume``."""
