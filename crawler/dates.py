@@ -56,10 +56,15 @@ def _rfc822(text: str) -> datetime | None:
         return None
 
 
+_SHORT_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([+-])(\d{1,2})(?::?(\d{1,2}))?$")
+
+
 def _iso(text: str) -> datetime | None:
     candidate = text.replace("/", "-")
     if candidate.endswith(("Z", "z")):
         candidate = candidate[:-1] + "+00:00"
+    # Offsets written short (``+8``, ``+00:0``, ``+0800``): padded to ``+HH:MM``.
+    candidate = _SHORT_OFFSET.sub(lambda m: f"{m[1]}{m[2]}{int(m[3]):02d}:{int(m[4] or 0):02d}", candidate)
     try:
         return datetime.fromisoformat(candidate)
     except ValueError:

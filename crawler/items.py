@@ -36,6 +36,9 @@ class Article:
     """The post's ``author`` field when the source configures one (default: ``categories[1]``)."""
     repairs: list[str] = field(default_factory=list)
     """What was wrong with the article and how it was mended (reported, not a failure)."""
+    base: str | None = None
+    """What relative URLs in ``body`` resolve against when it is not ``link`` (a feed's
+    ``xml:base``)."""
 
     # Filled by the pipelines.
     headimg: str | None = None

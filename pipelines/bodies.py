@@ -32,7 +32,8 @@ class BodyRulesPipeline:
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
-        body = postformat.prepare_body(adapter["body"], adapter["link"], self.image_proxy, self.sanitize)
+        base = adapter.get("base") or adapter["link"]
+        body = postformat.prepare_body(adapter["body"], base, self.image_proxy, self.sanitize)
         if body.removed:
             counts = Counter(body.removed)
             what = ", ".join(f"{n} {name}" if n > 1 else name for name, n in counts.items())

@@ -61,16 +61,18 @@ def test_bad_feeds_are_skipped_or_repaired_and_the_run_goes_on(server, crawl):
     sources = by_name(result.data)
 
     assert not sources["truncated"]["fetched"]
-    assert "malformed XML; kept the 1 entries" in sources["truncated"]["failures"][0]["reason"]
+    reason = sources["truncated"]["failures"][0]["reason"]
+    assert reason.startswith("malformed XML (") and "1 of 2 entries after the break lost; kept the 1 entries" in reason
     assert sources["truncated"]["posts"]["created"] == 1
     assert any("好文章" in p for p in result.posts())
 
     titles = {frontmatter.loads(t)["title"] for t in result.posts().values()}
     assert {"编码错了", "国标编码"} <= titles
     assert sources["wrong-encoding"]["fetched"]
-    assert "declared encoding did not fit" in sources["wrong-encoding"]["repairs"][0]["repair"]
+    assert ("the HTTP charset (utf-8) and the XML declaration (UTF-8) did not fit; read as gb18030 (detected)"
+            == sources["wrong-encoding"]["repairs"][0]["repair"])
 
-    assert "not an RSS or Atom feed" in sources["html"]["failures"][0]["reason"]
+    assert "not an RSS, Atom or JSON feed" in sources["html"]["failures"][0]["reason"]
     assert sources["empty-feed"]["fetched"] and sources["empty-feed"]["items"] == 0
     assert "empty document" in sources["empty-body"]["failures"][0]["reason"]
 

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from w3lib.encoding import http_content_type_encoding
+
 from crawler.config import Source
 from crawler.dates import parse_date
 from crawler.feeds import FeedError, parse_feed
@@ -26,19 +28,21 @@ class FeedReader:
 
     def parse_feed(self, response, source: Source) -> Iterator[Article]:
         spider = self.spider
-        text = getattr(response, "text", None)
+        charset = http_content_type_encoding(response.headers.get(b"Content-Type", b"").decode("latin-1"))
         try:
-            feed = parse_feed(response.body, fallback_text=text)
+            feed = parse_feed(response.body, http_charset=charset, url=response.url)
         except FeedError as exc:
             spider.document_broken(source, response.url, str(exc))
             return
-        source_repairs = []
-        if feed.encoding_note:
-            spider.logger.warning("source %s: %s: %s", source.name, response.url, feed.encoding_note)
-            source_repairs.append(feed.encoding_note)
+        source_repairs = [*([feed.encoding_note] if feed.encoding_note else []), *feed.repairs]
+        for repair in source_repairs:
+            spider.logger.warning("source %s: %s: %s", source.name, response.url, repair)
         if feed.recovered:
-            # Entries after the break are lost: a failure, though the ones before it are kept.
-            spider.document_broken(source, response.url, f"malformed XML; kept the {len(feed.entries)} entries before the break")
+            # What recover mode could not read is lost: a failure, though what it read is kept.
+            spider.document_broken(source, response.url, f"{feed.lost}; kept the {len(feed.entries)} entries before it")
+        elif feed.declared_entries > len(feed.entries):
+            spider.document_broken(source, response.url, f"the document holds {feed.declared_entries} items or "
+                                   f"entries but only {len(feed.entries)} could be read")
         # "cached": the server answered 304, so this is the feed the last run read already.
         unchanged = "cached" in response.flags
         seen: set[str] = set()
@@ -77,7 +81,8 @@ class FeedReader:
                     link=link or response.url,
                     guid=entry.guid,
                     # RSSHub writes ``description || title``: an entry without a body shows its title.
-                    body=entry.body if entry.body is not None else entry.title,
+                    body=entry.body if entry.body is not None else html.escape(title, quote=False),
+                    base=entry.base,
                     published=published,
                     author=entry.author,
                     repairs=repairs,

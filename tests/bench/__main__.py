@@ -81,15 +81,19 @@ class BenchServer:
 
 
 def timed(args: list[str]) -> tuple[float, float, int]:
-    """Run a child; return its wall time, its peak RSS in MB, and its exit status."""
-    began = time.monotonic()
-    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - began
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1):
-        raise RuntimeError(f"{' '.join(args[:4])}… exited {process.returncode}: {process.stderr.read().decode()[-2000:]}")
-    process.stderr.close()
+    """Run a child; return its wall time, its peak RSS in MB, and its exit status.
+
+    Its stderr goes to a file, not a pipe read at the end: a child that logs more than a pipe
+    holds would otherwise block on its own log and never finish."""
+    with tempfile.TemporaryFile() as log:
+        began = time.monotonic()
+        process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.monotonic() - began
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode not in (0, 1):
+            log.seek(0)
+            raise RuntimeError(f"{' '.join(args[:4])}… exited {process.returncode}: {log.read().decode()[-2000:]}")
     return wall, usage.ru_maxrss / 1024, process.returncode
 
 
