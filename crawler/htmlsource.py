@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -59,11 +58,6 @@ class StartTag:
             if attr.name == name:
                 return attr
         return None
-
-    @property
-    def insert_at(self) -> int:
-        """Where a new attribute goes: before ``>`` or ``/>``, after any space already there."""
-        return self.end - (2 if self.self_closing else 1)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,11 @@ HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 404, 408, 429, 500, 502, 503, 504]
 # HTTPCACHE_DIR defaults to DATA_DIR/httpcache (set by the spider from DATA_DIR).
 LOG_LEVEL = "INFO"
 
+DOWNLOADER_MIDDLEWARES = {
+    # after Scrapy's UserAgentMiddleware (500), so a host's own User-Agent wins
+    "crawler.imagereferers.ImageRefererMiddleware": 560,
+}
+
 EXTENSIONS = {
     "crawler.lifecycle.DataDirGuard": 0,
     "crawler.report.RunReport": 10,

@@ -7,7 +7,7 @@ from collections import Counter
 
 from itemadapter import ItemAdapter
 
-from crawler import postformat
+from crawler import bodyrules
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +33,13 @@ class BodyRulesPipeline:
     def process_item(self, item):
         adapter = ItemAdapter(item)
         base = adapter.get("base") or adapter["link"]
-        body = postformat.prepare_body(adapter["body"], base, self.image_proxy, self.sanitize)
+        body = bodyrules.prepare_body(adapter["body"], base, self.image_proxy, self.sanitize)
         if body.removed:
             counts = Counter(body.removed)
             what = ", ".join(f"{n} {name}" if n > 1 else name for name, n in counts.items())
             logger.info("sanitised %s: removed %s", adapter["link"], what)
             adapter["repairs"] = [*adapter.get("repairs", []), f"sanitised: removed {what}"]
         adapter["body"] = body.html
-        adapter["headimg"] = postformat.first_image(body, adapter["link"], self.headimg_fallback)
+        adapter["headimg"] = bodyrules.first_image(body, adapter["link"], self.headimg_fallback)
         adapter["image_urls"] = list(dict.fromkeys(body.image_srcs))
         return item

@@ -10,7 +10,7 @@ from __future__ import annotations
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
-from crawler.postformat import replace_image_srcs
+from crawler.bodyrules import replace_image_srcs
 
 
 class LocalImageLinksPipeline:

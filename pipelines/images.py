@@ -11,7 +11,8 @@ Two traps of the media pipelines are handled on purpose:
   name cannot depend on the bytes alone: each image's stored name and state live in the image
   index (``DIR/state.sqlite3``), keyed by the image's original URL;
 - media requests bypass spider middlewares, so the ``Referer`` a hotlink-protected CDN checks
-  (and any per-host ``User-Agent``) is set on each media request here.
+  (and any per-host ``User-Agent``, and the retry of a 403 with the other kind of Referer) is a
+  downloader middleware's: ``crawler.imagereferers.ImageRefererMiddleware``.
 
 Every source runs in the same crawler, so the media pipeline's own per-crawl cache (by request
 fingerprint) is what makes an image shared by many posts, or by two sources, one fetch per run.
@@ -36,13 +37,12 @@ from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
 from crawler.imagecheck import CONTENT_TYPES, CheckedImage, CheckerPool, ImageRejected, sniff_extension
-from crawler.postformat import unwrap_proxy
+from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import StateStore
 
 logger = logging.getLogger(__name__)
 
-ALTERNATIVE_REFERER = {"page": "none", "origin": "none", "none": "page"}
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 
 
@@ -77,8 +77,6 @@ class MirrorImagesPipeline(FilesPipeline):
         self.proxy = settings.get("IMAGE_PROXY") or None
         # Checked with the sources file (crawler.options): read here, not checked again.
         self.fetch_mode = settings.get("IMAGE_FETCH")
-        self.default_referer = settings.get("IMAGE_REFERER")
-        self.host_policies = {host.lower(): dict(policy) for host, policy in settings.getdict("IMAGE_HOST_POLICIES").items()}
         self.expires = timedelta(days=settings.getfloat("IMAGES_EXPIRES"))
         self.retry_failed_after = timedelta(hours=settings.getfloat("IMAGES_RETRY_FAILED_HOURS"))
         self.max_bytes = settings.getint("IMAGES_MAX_BYTES")
@@ -128,37 +126,16 @@ class MirrorImagesPipeline(FilesPipeline):
 
     def get_media_requests(self, item, info):
         adapter = ItemAdapter(item)
-        requests = []
-        for post_url, origin in self._fetchable(self._referenced(adapter)):
-            fetch = origin if self.fetch_mode == "origin" else post_url
-            policy = self._policy(fetch)
-            request = Request(fetch, meta={
+        return [
+            Request(origin if self.fetch_mode == "origin" else post_url, meta={
                 "source": adapter["source"],  # the run report counts the request for it
                 "image_url": origin,
-                "article": adapter["link"],
-                "referer_policy": policy.get("referer", self.default_referer),
+                "article": adapter["link"],  # ImageRefererMiddleware's Referer
                 "download_maxsize": self.max_bytes,
                 "dont_cache": True,
             })
-            self._set_headers(request, policy)
-            requests.append(request)
-        return requests
-
-    def _policy(self, url: str) -> dict:
-        host = (urlsplit(url).hostname or "").lower()
-        for pattern, policy in self.host_policies.items():
-            if host == pattern or (pattern.startswith(".") and host.endswith(pattern)):
-                return policy
-        return {}
-
-    def _set_headers(self, request: Request, policy: dict) -> None:
-        referer = _referer(request.meta["referer_policy"], request.meta["article"])
-        if referer:
-            request.headers["Referer"] = referer
-        else:
-            request.headers.pop("Referer", None)
-        if policy.get("user_agent"):
-            request.headers["User-Agent"] = policy["user_agent"]
+            for post_url, origin in self._fetchable(self._referenced(adapter))
+        ]
 
     # --- already stored? ------------------------------------------------------------------
 
@@ -199,8 +176,6 @@ class MirrorImagesPipeline(FilesPipeline):
     async def media_downloaded(self, response, request, info, *, item=None):
         url = request.meta["image_url"]
         try:
-            if response.status == 403 and "referer_retried" not in request.meta:
-                response = await self._retry_with_other_referer(request)
             self._accept(response)
             checked = await self._check(response.body)
             result = await asyncio.to_thread(self._persist, url, checked)
@@ -225,16 +200,6 @@ class MirrorImagesPipeline(FilesPipeline):
         # traceback per image; item_completed reads the reason from download_errors.
         self.stats.inc_value("images/failed")
         self.download_errors[request.meta["image_url"]] = f"download failed: {failure.getErrorMessage()}"
-
-    async def _retry_with_other_referer(self, request: Request):
-        """CDNs disagree: some refuse without the page's Referer, some *because* of a foreign
-        one. A 403 gets one more try with the other kind."""
-        policy = ALTERNATIVE_REFERER[request.meta["referer_policy"]]
-        retry = request.replace(meta={**request.meta, "referer_policy": policy, "referer_retried": True})
-        self._set_headers(retry, self._policy(retry.url))
-        self._modify_media_request(retry)
-        self.stats.inc_value("images/referer_retries")
-        return await self.crawler.engine.download_async(retry)
 
     def _accept(self, response) -> None:
         if response.status != 200:
@@ -300,15 +265,6 @@ class MirrorImagesPipeline(FilesPipeline):
 def image_path(url: str, extension: str, folder: str = "full") -> str:
     """``full/<sha1 of the original URL>.<ext>``: stable, so one URL is one file forever."""
     return f"{folder}/{hashlib.sha1(url.encode('utf-8')).hexdigest()}.{extension}"
-
-
-def _referer(policy: str, article: str) -> str | None:
-    if policy == "page":
-        return article
-    if policy == "origin":
-        parts = urlsplit(article)
-        return f"{parts.scheme}://{parts.netloc}/"
-    return None
 
 
 def _failed(url: str, reason: str) -> dict:

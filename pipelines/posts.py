@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from pathlib import Path
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from crawler import postformat
+from crawler import filenames, postformat
 from crawler.datadir import DataDir
 from crawler.files import read_bytes_or_none, write_atomic
 from crawler.lifecycle import state_of
@@ -95,8 +96,8 @@ class PostWriterPipeline:
 
     def _free_path(self, key: str, post: postformat.Post) -> str:
         """The original's file name, unless another article already has it."""
-        relpath = postformat.post_relpath(post.categories, post.title).as_posix()
+        relpath = filenames.post_relpath(post.categories, post.title).as_posix()
         owner = self.state.path_owner(relpath)
         if owner is None or owner == key:
             return relpath
-        return postformat.post_relpath(post.categories, post.title, postformat.name_suffix(key)).as_posix()
+        return filenames.post_relpath(post.categories, post.title, filenames.name_suffix(key)).as_posix()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crawler import htmlsource
-from crawler.postformat import first_image, prepare_body
+from crawler.bodyrules import first_image, prepare_body
 
 PROXY = "https://proxy.example.test/?"
 BASE = "http://news.example.test/a/page.html"

@@ -65,3 +65,27 @@ def test_list_reader_follows_entries_with_the_source_in_meta(project_crawler):
     assert [(r.url, r.meta["source"], r.cb_kwargs["step"]) for r in out] == [
         (f"{BASE}/detail/a1.html?content_id=a1", "q", "parse_article")]
     assert crawler.get_extension(RunReport).records["q"].counts["listed"] == 1
+
+
+def test_image_referer_middleware_sets_headers_and_retries_a_403_once(project_crawler):
+    from scrapy.http import Response
+
+    from crawler.imagereferers import ImageRefererMiddleware
+
+    crawler = project_crawler(CONFIG.replace("[[sources]]", '[settings.IMAGE_HOST_POLICIES.".cdn.test"]\n'
+                                             'referer = "origin"\nuser_agent = "mirror/1"\n\n[[sources]]', 1))
+    middleware = ImageRefererMiddleware.from_crawler(crawler)
+    page = Request(f"{BASE}/p/1")
+    assert middleware.process_request(page) is None and b"Referer" not in page.headers  # not an image
+    image = Request("http://img.cdn.test/a.jpg", meta={"image_url": "http://img.cdn.test/a.jpg", "article": f"{BASE}/p/1"})
+    middleware.process_request(image)
+    assert image.headers[b"Referer"] == f"{BASE}/".encode() and image.headers[b"User-Agent"] == b"mirror/1"
+    retry = middleware.process_response(image, Response(image.url, status=403, request=image))
+    assert isinstance(retry, Request) and retry.meta["referer_policy"] == "none"
+    middleware.process_request(retry)
+    assert b"Referer" not in retry.headers
+    refused = Response(retry.url, status=403, request=retry)
+    assert middleware.process_response(retry, refused) is refused  # tried once, then the 403 stands
+    plain = Request("http://other.test/b.jpg", meta={"image_url": "http://other.test/b.jpg", "article": f"{BASE}/p/2"})
+    middleware.process_request(plain)
+    assert plain.headers[b"Referer"] == f"{BASE}/p/2".encode()  # IMAGE_REFERER's default: the page

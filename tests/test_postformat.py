@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler import postformat
-from crawler.postformat import Post, clean_title, escape_braces, post_relpath, render
+from crawler import bodyrules, filenames, postformat
+from crawler.filenames import post_relpath
+from crawler.postformat import Post, clean_title, escape_braces, render
 
 
 def make_post(**overrides) -> Post:
@@ -129,9 +130,9 @@ def test_dates_are_rfc822_gmt():
 
 
 def test_headimg_fallback_is_stable_and_in_range():
-    a = postformat.headimg_fallback("http://example.test/a")
-    assert a == postformat.headimg_fallback("http://example.test/a")
-    numbers = {int(postformat.headimg_fallback(f"http://example.test/{i}").rsplit("=", 1)[1]) for i in range(300)}
+    a = bodyrules.headimg_fallback("http://example.test/a")
+    assert a == bodyrules.headimg_fallback("http://example.test/a")
+    numbers = {int(bodyrules.headimg_fallback(f"http://example.test/{i}").rsplit("=", 1)[1]) for i in range(300)}
     assert min(numbers) >= 0 and max(numbers) <= 10000 and len(numbers) > 250
 
 
@@ -153,7 +154,7 @@ def test_file_path_follows_the_original():
     ],
 )
 def test_file_path_stays_inside_and_is_portable(tmp_path, categories, title):
-    rel = post_relpath(categories, title, postformat.name_suffix("k"))
+    rel = post_relpath(categories, title, filenames.name_suffix("k"))
     target = (tmp_path / rel).resolve()
     assert tmp_path.resolve() in target.parents
     for part in rel.parts:
@@ -168,7 +169,7 @@ def test_file_path_stays_inside_and_is_portable(tmp_path, categories, title):
 @settings(max_examples=200, deadline=None)
 @given(categories=st.lists(st.text(max_size=80), min_size=1, max_size=3), title=st.text(max_size=400))
 def test_no_name_can_climb_out(categories, title):
-    rel = post_relpath(tuple(categories), title, postformat.name_suffix(title))
+    rel = post_relpath(tuple(categories), title, filenames.name_suffix(title))
     assert not rel.is_absolute()
     for part in rel.parts:
         assert part not in ("", ".", "..") and "/" not in part and "\x00" not in part
