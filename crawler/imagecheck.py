@@ -9,14 +9,18 @@ when browsers show that format; anything else is converted to PNG.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import multiprocessing
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from crawler.files import write_atomic
 
 BROWSER_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
@@ -31,9 +35,6 @@ class CheckedImage:
     data: bytes
     """The bytes to store: the original ones for browser formats, else a PNG."""
     extension: str
-    width: int
-    height: int
-    frames: int
     converted_from: str | None
     thumbnail: bytes
     thumbnail_extension: str
@@ -41,6 +42,17 @@ class CheckedImage:
     @property
     def content_type(self) -> str:
         return CONTENT_TYPES[self.extension]
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """What the worker that stored an image tells the crawl: names and sums, no bytes."""
+
+    path: str
+    thumb: str
+    checksum: str
+    size: int
+    converted_from: str | None
 
 
 def check_image(data: bytes, max_pixels: int, thumb_size: tuple[int, int] = (400, 300)) -> CheckedImage:
@@ -58,6 +70,10 @@ def check_image(data: bytes, max_pixels: int, thumb_size: tuple[int, int] = (400
                 if width * height * frames > max_pixels * 4:
                     raise ImageRejected(f"{frames} frames of {width}x{height}: too many pixels to decode")
                 source_format = image.format or "unknown"
+                if source_format in ("JPEG", "MPO") and frames == 1:
+                    # One decode for the check and the thumbnail: at 1/2 to 1/8 scale, still
+                    # reading the whole entropy-coded stream (a truncated file still fails).
+                    image.draft("RGB", thumb_size)
                 for index in range(frames):
                     if frames > 1:
                         image.seek(index)
@@ -78,9 +94,6 @@ def check_image(data: bytes, max_pixels: int, thumb_size: tuple[int, int] = (400
     return CheckedImage(
         data=stored,
         extension=extension or "png",
-        width=width,
-        height=height,
-        frames=frames,
         converted_from=None if extension else source_format,
         thumbnail=thumbnail,
         thumbnail_extension=thumb_ext,
@@ -111,13 +124,17 @@ def _thumbnail(image: Image.Image, size: tuple[int, int]) -> tuple[bytes, str]:
     return out.getvalue(), "jpg"
 
 
-def sniff_extension(data: bytes) -> str | None:
-    """The stored extension for these bytes, from the header Pillow reads (no decoding)."""
-    try:
-        with Image.open(BytesIO(data)) as image:
-            return BROWSER_FORMATS.get(image.format or "", "png")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
+def check_and_store(data: bytes, max_pixels: int, thumb_size: tuple[int, int], root: str, name: str) -> StoredImage:
+    """``check_image``, then write the stored file and its thumbnail under ``root``
+    (``full/<name>.<ext>``, ``thumbs/<name>.<ext>``), each atomically, the thumbnail first: an
+    image counts as stored only once both are in place. Runs in a worker, so the image's bytes
+    cross to it once and nothing but this verdict comes back."""
+    checked = check_image(data, max_pixels, thumb_size)
+    path, thumb = f"full/{name}.{checked.extension}", f"thumbs/{name}.{checked.thumbnail_extension}"
+    write_atomic(Path(root) / thumb, checked.thumbnail)
+    write_atomic(Path(root) / path, checked.data)
+    checksum = hashlib.md5(checked.data, usedforsecurity=False).hexdigest()
+    return StoredImage(path, thumb, checksum, len(checked.data), checked.converted_from)
 
 
 class CheckerPool:
@@ -137,10 +154,11 @@ class CheckerPool:
         self._executor: ProcessPoolExecutor | None = None
         self._checks = 0
 
-    async def check(self, data: bytes, max_pixels: int, thumb_size: tuple[int, int]) -> CheckedImage:
+    async def run(self, function, *args):
+        """``function(*args)`` in a worker (``check_image`` or ``check_and_store``)."""
         executor = self._current()
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, check_image, data, max_pixels, thumb_size)
+            return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
         except BrokenProcessPool:
             if executor is self._executor:
                 executor.shutdown(wait=False, cancel_futures=True)

@@ -36,7 +36,8 @@ from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
-from crawler.imagecheck import CONTENT_TYPES, CheckedImage, CheckerPool, ImageRejected, sniff_extension
+from crawler.imagecheck import (CONTENT_TYPES, CheckedImage, CheckerPool, ImageRejected, StoredImage, check_and_store,
+                                check_image)
 from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import StateStore
@@ -149,6 +150,7 @@ class MirrorImagesPipeline(FilesPipeline):
                 return _failed(url, f"{known.error} (as at {known.checked_at:%Y-%m-%d %H:%M} UTC)")
             if known.path and not known.error and now - known.checked_at < self.expires and self._stored(known.path):
                 self.stats.inc_value("images/reused")
+                self.inc_stats("uptodate")
                 return {"url": url, "path": known.path, "thumb": known.thumb, "checksum": known.checksum,
                         "status": "uptodate", "size": known.size or 0}
         return None
@@ -159,11 +161,9 @@ class MirrorImagesPipeline(FilesPipeline):
         return True  # remote stores: trust the index rather than a request per image
 
     def file_path(self, request, response=None, info=None, *, item=None):
-        """The stored name: a hash of the original URL, with the extension of the real type
-        (sniffed from the bytes when there is a response, else as the index knows it)."""
+        """The stored name: a hash of the original URL, with the extension of the real type as
+        the image index knows it (a stored image's type is Pillow's verdict, see ``_store``)."""
         url = request.meta.get("image_url", request.url)
-        if response is not None:
-            return image_path(url, sniff_extension(response.body) or "bin")
         known = self.state.image(url) if self.state else None
         if known and known.path:
             return known.path
@@ -177,22 +177,20 @@ class MirrorImagesPipeline(FilesPipeline):
         url = request.meta["image_url"]
         try:
             self._accept(response)
-            checked = await self._check(response.body)
-            result = await asyncio.to_thread(self._persist, url, checked)
+            self.inc_stats("downloaded")  # Scrapy's own file_count and file_status_count
+            result = await self._store(url, response.body)
         except ImageFailed as exc:
             if exc.permanent:
                 self.state.record_image_failure(url, str(exc), datetime.now(timezone.utc))
-            result = _failed(url, str(exc))
-        else:
-            # Recorded here, in the crawl's thread, once both files are in the store.
-            self.state.record_image(url, result["path"], result["thumb"], result["checksum"], result["size"],
-                                    datetime.now(timezone.utc))
-            self.stats.inc_value("images/mirrored")
-            self.stats.inc_value("images/bytes", result["size"])
-            if result.pop("converted"):
-                self.stats.inc_value("images/converted")
-        if result.get("failed"):
             self.stats.inc_value("images/failed")
+            return _failed(url, str(exc))
+        # Recorded here, in the crawl's thread, once both files are in the store.
+        self.state.record_image(url, result["path"], result["thumb"], result["checksum"], result["size"],
+                                datetime.now(timezone.utc))
+        self.stats.inc_value("images/mirrored")
+        self.stats.inc_value("images/bytes", result["size"])
+        if result.pop("converted"):
+            self.stats.inc_value("images/converted")
         return result
 
     def media_failed(self, failure, request, info):
@@ -208,35 +206,42 @@ class MirrorImagesPipeline(FilesPipeline):
         if len(response.body) > self.max_bytes:
             raise ImageFailed(f"{len(response.body)} bytes, more than IMAGES_MAX_BYTES", permanent=True)
 
-    async def _check(self, data: bytes) -> CheckedImage:
-        """Pillow's verdict, from a worker process (``CheckerPool``)."""
+    async def _store(self, url: str, data: bytes) -> dict:
+        """Pillow's verdict from a worker process (``CheckerPool``), and the files stored.
+
+        On the file system the worker writes both files itself and sends back only names and
+        sums; other stores (s3://, gs://, ftp://) get the checked bytes through Scrapy's store."""
+        name = hashlib.sha1(url.encode("utf-8")).hexdigest()
         try:
-            return await self.checkers.check(data, self.max_pixels, self.thumb_size)
+            if isinstance(self.store, FSFilesStore):
+                stored = await self.checkers.run(check_and_store, data, self.max_pixels, self.thumb_size,
+                                                 str(self.store.basedir), name)
+            else:
+                checked = await self.checkers.run(check_image, data, self.max_pixels, self.thumb_size)
+                stored = await asyncio.to_thread(self._persist, name, checked)
         except ImageRejected as exc:
             raise ImageFailed(str(exc), permanent=True) from None
         except BrokenProcessPool:
             raise ImageFailed("the image checker crashed on it", permanent=True) from None
-
-    def _persist(self, url: str, checked: CheckedImage) -> dict:
-        """Write the image and its thumbnail (in a thread: file writes release the GIL)."""
-        path = image_path(url, checked.extension)
-        thumb = image_path(url, checked.thumbnail_extension, folder="thumbs")
-        # The thumbnail first: an image counts as stored only once both files are in place.
-        try:
-            self.store.persist_file(thumb, BytesIO(checked.thumbnail), self.spiderinfo,
-                                    headers={"Content-Type": CONTENT_TYPES[checked.thumbnail_extension]})
-            self.store.persist_file(path, BytesIO(checked.data), self.spiderinfo,
-                                    headers={"Content-Type": checked.content_type})
         except OSError as exc:
             raise ImageFailed(f"cannot store it: {exc.strerror or exc}", permanent=False) from None
+        return {"url": url, "path": stored.path, "thumb": stored.thumb, "checksum": stored.checksum,
+                "status": "downloaded", "size": stored.size, "converted": stored.converted_from}
+
+    def _persist(self, name: str, checked: CheckedImage) -> StoredImage:
+        """Write the image and its thumbnail through Scrapy's store (in a thread), thumbnail first."""
+        path, thumb = f"full/{name}.{checked.extension}", f"thumbs/{name}.{checked.thumbnail_extension}"
+        self.store.persist_file(thumb, BytesIO(checked.thumbnail), self.spiderinfo,
+                                headers={"Content-Type": CONTENT_TYPES[checked.thumbnail_extension]})
+        self.store.persist_file(path, BytesIO(checked.data), self.spiderinfo,
+                                headers={"Content-Type": checked.content_type})
         checksum = hashlib.md5(checked.data, usedforsecurity=False).hexdigest()
-        return {"url": url, "path": path, "thumb": thumb, "checksum": checksum, "status": "downloaded",
-                "size": len(checked.data), "converted": checked.converted_from}
+        return StoredImage(path, thumb, checksum, len(checked.data), checked.converted_from)
 
     # --- back to the item -------------------------------------------------------------------
 
     def item_completed(self, results, item, info):
-        """Results come in request order: pair each with its image and record the outcome."""
+        """Pair each referenced image with its result by URL, and record the outcome."""
         adapter = ItemAdapter(item)
         mirrored, failures = [], []
         referenced = self._referenced(adapter)
@@ -245,8 +250,10 @@ class MirrorImagesPipeline(FilesPipeline):
             if scheme not in ("http", "https"):
                 failures.append({"url": post_url, "reason": f"refused: {scheme or 'relative'} URL (only http and https are fetched)"})
                 self.stats.inc_value("images/refused")
-        for (post_url, origin), (ok, value) in zip(self._fetchable(referenced), results):
-            if not ok or not value:  # media_failed answered None
+        by_url = {value["url"]: value for ok, value in results if ok and value}
+        for post_url, origin in self._fetchable(referenced):
+            value = by_url.get(origin)  # every result of this pipeline names the original URL
+            if value is None:  # media_failed answered None
                 value = _failed(origin, self.download_errors.get(origin, "not mirrored"))
             if value.get("failed"):
                 failures.append({"url": post_url, "reason": value["failed"]})

@@ -5,7 +5,7 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from crawler.imagecheck import ImageRejected, check_image, sniff_extension
+from crawler.imagecheck import ImageRejected, check_and_store, check_image
 from tests import images
 
 
@@ -16,7 +16,6 @@ from tests import images
 def test_browser_formats_are_kept_byte_for_byte(data, extension):
     checked = check_image(data, 10_000_000)
     assert (checked.data, checked.extension, checked.converted_from) == (data, extension, None)
-    assert sniff_extension(data) == extension
 
 
 def test_other_formats_become_png_and_thumbnails_are_small():
@@ -40,3 +39,18 @@ def test_other_formats_become_png_and_thumbnails_are_small():
 def test_bad_bytes_are_rejected_with_a_reason(data, reason):
     with pytest.raises(ImageRejected, match=reason):
         check_image(data, max_pixels=10_000)
+
+
+def test_a_worker_stores_both_files_and_answers_with_names_only(tmp_path):
+    data = images.picture(1600, 1200)
+    stored = check_and_store(data, 10_000_000, (400, 300), str(tmp_path), "abc")
+    assert (stored.path, stored.thumb, stored.size) == ("full/abc.jpg", "thumbs/abc.jpg", len(data))
+    assert (tmp_path / stored.path).read_bytes() == data  # kept byte for byte
+    with Image.open(tmp_path / stored.thumb) as thumb:  # made from the reduced-scale decode
+        assert thumb.size[0] <= 400 and thumb.size[1] <= 300 and max(thumb.size) >= 300
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def test_the_reduced_scale_decode_still_refuses_a_truncated_jpeg():
+    with pytest.raises(ImageRejected, match="truncated"):
+        check_image(images.picture(1600, 1200)[:-2000], 10_000_000)
