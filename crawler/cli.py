@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="crawl the configured sources and write their posts",
-        description="Crawl the chosen sources (all by default) in one Scrapy process and write new "
+        description="Crawl the chosen sources (all by default) in one Scrapy crawler and write new "
         "and changed posts to DIR/posts/, a report to DIR/runs/. Exit status: 0 when every source "
         "was fetched and every article written, 1 when something failed (see the summary), 2 for "
         "a configuration error, 75 when another run holds DIR, 130 when interrupted.",
