@@ -33,6 +33,7 @@ from urllib.request import urlopen
 
 import scrapy
 
+from tests.bench import hexo
 from tests.bench.site import BenchSite, SourcesSite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,14 +81,14 @@ class BenchServer:
         self.process.wait(10)
 
 
-def timed(args: list[str]) -> tuple[float, float, int]:
+def timed(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, float, int]:
     """Run a child; return its wall time, its peak RSS in MB, and its exit status.
 
     Its stderr goes to a file, not a pipe read at the end: a child that logs more than a pipe
     holds would otherwise block on its own log and never finish."""
     with tempfile.TemporaryFile() as log:
         began = time.monotonic()
-        process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.monotonic() - began
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -232,6 +233,12 @@ def main() -> int:
                 print(f"  rep {rep + 1} {kind:<6} {samples[kind][-1]['wall_s']:.2f} s", flush=True)
         server.stop()
         sources = sources_scenario(args, work)
+        why_not = hexo.unavailable()
+        if why_not is None:
+            migrator = hexo.compare(timed, sys.executable, work, args.reps)
+        else:
+            migrator = {"skipped": why_not}
+            print(f"  hexo migrate rss comparison skipped: {why_not}", flush=True)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -250,6 +257,7 @@ def main() -> int:
         },
         "samples": samples,
         "sources_scenario": sources,
+        "hexo_migrator": migrator,
         "bench_seconds": round(time.monotonic() - began, 1),
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -261,18 +269,26 @@ def main() -> int:
               f"{results['bench_seconds']:.0f} s")
     scenario = (f"Sources: {args.sources} feeds of {SourcesSite.entries} entries on one host answering after "
                 f"{args.delay * 1000:.0f} ms, median of {args.reps} (min–max)")
-    (args.out / "results.md").write_text(header + "\n\n" + text + "\n\n" + scenario + "\n\n" + sources_table(sources) + "\n")
+    compared = (f"Against hexo migrate rss (hexo 8.1.2, hexo-migrator-rss 1.1.0), median of {args.reps} (min–max)\n\n"
+                + hexo.table(migrator) if "skipped" not in migrator else f"hexo migrate rss comparison skipped: {migrator['skipped']}")
+    (args.out / "results.md").write_text(header + "\n\n" + text + "\n\n" + scenario + "\n\n" + sources_table(sources)
+                                         + "\n\n" + compared + "\n")
     print()
     print(header)
     print(text)
     print()
     print(scenario)
     print(sources_table(sources))
+    print()
+    print(compared)
     problems = [f"{k}: an image was fetched twice" for k in ("images", "rerun") if runs[k]["images_fetched_twice"]["max"]]
     problems += ["rerun wrote posts"] if runs["rerun"]["posts_written"]["max"] else []
     expected = args.sources * SourcesSite.entries
     if sources["runs"]["run"]["posts_written"]["min"] != expected or sources["runs"]["run"]["exit"]["max"]:
         problems.append(f"sources: not every one of the {expected} posts was written with exit 0")
+    if "skipped" not in migrator and any(s["posts"] != hexo.ITEMS for kind in migrator["samples"]
+                                         for s in migrator["samples"][kind]):
+        problems.append(f"hexo comparison: a run did not write all {hexo.ITEMS} posts")
     for problem in problems:
         print(f"bench: {problem}", file=sys.stderr)
     return 1 if problems else 0
