@@ -45,9 +45,6 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 EXTENSIONS = {
-    # Off, and not even imported (its web server pulls in aiohttp: 70 ms of every run's start).
-    "scrapy.extensions.remote_control.RemoteControl": None,
-    "scrapy.extensions.telnet.TelnetConsole": None,
     "crawler.lifecycle.DataDirGuard": 0,
     "crawler.report.RunReport": 10,
 }

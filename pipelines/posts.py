@@ -76,23 +76,28 @@ class PostWriterPipeline:
         digest = hashlib.sha256(data).hexdigest()
         if not self.force and known is not None and known.hash == digest and path.is_file():
             outcome = "unchanged"  # the state knows these bytes are on disk: no need to read them
-        elif not self.force and read_bytes_or_none(path) == data:
-            outcome = "unchanged"
         else:
-            outcome = "updated" if path.exists() else "created"
-            try:
-                if path.parent not in self._folders:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    self._folders.add(path.parent)
-                write_atomic(path, data, make_folder=False)
-            except OSError as exc:
-                self.stats.inc_value("posts/failed")
-                raise DropItem(f"cannot write {relpath}: {exc.strerror or exc}") from None
+            on_disk = read_bytes_or_none(path)  # also a post of a run that died before recording it
+            if on_disk == data and not self.force:
+                outcome = "unchanged"
+            else:
+                outcome = "created" if on_disk is None else "updated"
+                self._write(path, relpath, data)
         self.state.record(key, relpath, digest, adapter["source"], now)
         self.stats.inc_value(f"posts/{outcome}")
         adapter["post_path"] = relpath
         adapter["post_outcome"] = outcome
         return item
+
+    def _write(self, path: Path, relpath: str, data: bytes) -> None:
+        try:
+            if path.parent not in self._folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(path.parent)
+            write_atomic(path, data, make_folder=False)
+        except OSError as exc:
+            self.stats.inc_value("posts/failed")
+            raise DropItem(f"cannot write {relpath}: {exc.strerror or exc}") from None
 
     def _free_path(self, key: str, post: postformat.Post) -> str:
         """The original's file name, unless another article already has it."""
