@@ -11,7 +11,7 @@ from pathlib import Path
 
 import frontmatter
 
-from tests.test_crawl import article_page, feed_item, feed_xml, list_page
+from tests.test_crawl import article_page, feed_item, feed_xml
 
 
 def report(data: Path) -> dict:
