@@ -25,11 +25,10 @@ from crawler.config import Source, load_config
 from crawler.datadir import DataDir
 from crawler.dates import not_in_future
 from crawler.items import Article
+from crawler.lifecycle import state_of
 from crawler.options import check_settings
 from crawler.readers import READERS
-from crawler.lifecycle import state_of
 from crawler.state import article_key
-
 
 SOURCES_FILE_PRIORITY = (SETTINGS_PRIORITIES["project"] + SETTINGS_PRIORITIES["spider"]) // 2
 """The sources file's ``[settings]`` rank above ``settings.py`` and below the command line (a
