@@ -95,35 +95,37 @@ _CATCH_ALL = {"iso8859-1", "ascii", "cp1252"}
 the document's own declaration."""
 
 
-def decode(data: bytes, http_charset: str | None = None) -> tuple[str, str, str | None]:
-    """The document's text, the encoding that gave it, and a note when that encoding was not
-    the declared one (or none was declared and it was guessed)."""
+def decode(data: bytes, http_charset: str | None = None) -> tuple[str, str | None]:
+    """The document's text, and a note when the encoding that gave it was not the declared one
+    (or none was declared and it was guessed)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return data.decode(encoding, errors="replace"), encoding, None
+            return data.decode(encoding, errors="replace"), None
     declared = _match(_DECLARATION, data[:512])
     meta = _match(_META, data[:4096]) if declared is None else None
     evidence = [("the HTTP charset", http_charset), ("the XML declaration", declared), ("the <meta> charset", meta)]
     if _codec(http_charset) in _CATCH_ALL and (declared or meta):
         evidence.insert(2, evidence.pop(0))  # a server default yields to what the document says
-    tried = []
+    tried: list[str] = []
+
+    def read_as(encoding: str, how: str | None) -> str:
+        said = f"{' and '.join(tried)} did not fit" if tried else "no encoding declared"
+        return f"{said}; read as {encoding}" + (f" ({how})" if how else "")
+
     for what, encoding in evidence:
         if encoding is None or _codec(encoding) is None:
             continue
         text = _decode_or_none(data, encoding)
         if text is not None:
-            note = f"{' and '.join(tried)} did not fit; read as {encoding} ({what})" if tried else None
-            return text, encoding, note
+            return text, read_as(encoding, what) if tried else None
         tried.append(f"{what} ({encoding})")
     text = _decode_or_none(data, "utf-8")  # XML's own default
     if text is not None:
-        return text, "utf-8", (f"{' and '.join(tried)} did not fit; read as utf-8 (XML's default)" if tried else None)
+        return text, read_as("utf-8", "XML's default") if tried else None
     guess = _guess(data)
     if guess and (text := _decode_or_none(data, guess)) is not None:
-        said = f"{' and '.join(tried)} did not fit" if tried else "no encoding declared"
-        return text, guess, f"{said}; read as {guess} (detected)"
-    said = f"{' and '.join(tried)} did not fit" if tried else "no encoding declared"
-    return data.decode("cp1252", errors="replace"), "cp1252", f"{said}; read as cp1252 with replacements"
+        return text, read_as(guess, "detected")
+    return data.decode("cp1252", errors="replace"), read_as("cp1252", None) + " with replacements"
 
 
 _MULTIBYTE = {"gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950", "euc_jp", "euc_jis_2004", "shift_jis",
@@ -229,13 +231,12 @@ def parse_feed(data: bytes, http_charset: str | None = None, url: str | None = N
     """Parse a feed document (``url``: where it came from, the base of relative links)."""
     if not data.strip():
         raise FeedError("empty document")
-    text, _, note = decode(data, http_charset)
+    text, note = decode(data, http_charset)
     body = _strip_declaration(text)
     if body.startswith(("{", "[")):
         entries = _json_feed(body, url)
         return Feed(entries=entries, encoding_note=note, declared_entries=len(entries))
     repairs = ["whitespace before the XML declaration removed"] if re.match(r"\s+<\?xml", text.lstrip("\ufeff")) else []
-    declared = len(_ENTRY_TAG.findall(_PROTECTED.sub("", body)))
     root, error = _parse(body, url, recover=False)
     if root is None:
         mended, done = repair(body)
@@ -247,6 +248,8 @@ def parse_feed(data: bytes, http_charset: str | None = None, url: str | None = N
             if root is None:
                 raise FeedError(f"not well-formed XML: {_where(error)}")
             entries = list(_entries(root, url))
+            # by their tags, outside CDATA and comments: the tree lost those after the break
+            declared = len(_ENTRY_TAG.findall(_PROTECTED.sub("", body)))
             whole = len(_ENTRY_END.findall(mended))
             # recover mode also hands back the entry the break cut through: keep whole ones only
             entries = entries[:whole] if whole < len(entries) else entries
@@ -254,6 +257,7 @@ def parse_feed(data: bytes, http_charset: str | None = None, url: str | None = N
                     else "read in recovery mode, which may drop characters")
             return Feed(entries=entries, recovered=True, encoding_note=note, repairs=done,
                         lost=f"malformed XML ({_where(error)}): {lost}", declared_entries=declared)
+    declared = sum(1 for _ in root.iter("{*}item", "{*}entry"))
     return Feed(entries=list(_entries(root, url)), encoding_note=note, repairs=repairs, declared_entries=declared)
 
 
