@@ -14,6 +14,7 @@ import multiprocessing
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -124,17 +125,28 @@ def _thumbnail(image: Image.Image, size: tuple[int, int]) -> tuple[bytes, str]:
     return out.getvalue(), "jpg"
 
 
-def check_and_store(data: bytes, max_pixels: int, thumb_size: tuple[int, int], root: str, name: str) -> StoredImage:
-    """``check_image``, then write the stored file and its thumbnail under ``root``
-    (``full/<name>.<ext>``, ``thumbs/<name>.<ext>``), each atomically, the thumbnail first: an
-    image counts as stored only once both are in place. Runs in a worker, so the image's bytes
-    cross to it once and nothing but this verdict comes back."""
-    checked = check_image(data, max_pixels, thumb_size)
-    path, thumb = f"full/{name}.{checked.extension}", f"thumbs/{name}.{checked.thumbnail_extension}"
-    write_atomic(Path(root) / thumb, checked.thumbnail)
-    write_atomic(Path(root) / path, checked.data)
+def stored_path(folder: str, name: str, extension: str) -> str:
+    """Where an image (``full``) or its thumbnail (``thumbs``) goes in the store: ``name`` is the
+    hash of its original URL, so one URL is one file forever."""
+    return f"{folder}/{name}.{extension}"
+
+
+def store_checked(checked: CheckedImage, name: str, write: Callable[[str, bytes, str], None]) -> StoredImage:
+    """Write a checked image and its thumbnail with ``write(path, data, content_type)``, the
+    thumbnail first: an image counts as stored only once both are in place."""
+    path = stored_path("full", name, checked.extension)
+    thumb = stored_path("thumbs", name, checked.thumbnail_extension)
+    write(thumb, checked.thumbnail, CONTENT_TYPES[checked.thumbnail_extension])
+    write(path, checked.data, checked.content_type)
     checksum = hashlib.md5(checked.data, usedforsecurity=False).hexdigest()
     return StoredImage(path, thumb, checksum, len(checked.data), checked.converted_from)
+
+
+def check_and_store(data: bytes, max_pixels: int, thumb_size: tuple[int, int], root: str, name: str) -> StoredImage:
+    """``check_image``, then both files written under ``root``, each atomically. Runs in a
+    worker, so the image's bytes cross to it once and nothing but this verdict comes back."""
+    return store_checked(check_image(data, max_pixels, thumb_size), name,
+                         lambda path, content, _type: write_atomic(Path(root) / path, content))
 
 
 class CheckerPool:

@@ -36,8 +36,8 @@ from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
-from crawler.imagecheck import (CONTENT_TYPES, CheckedImage, CheckerPool, ImageRejected, StoredImage, check_and_store,
-                                check_image)
+from crawler.imagecheck import (CheckedImage, CheckerPool, ImageRejected, StoredImage, check_and_store, check_image,
+                                store_checked, stored_path)
 from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import StateStore
@@ -167,7 +167,7 @@ class MirrorImagesPipeline(FilesPipeline):
         known = self.state.image(url) if self.state else None
         if known and known.path:
             return known.path
-        return image_path(url, Path(urlsplit(url).path).suffix.lstrip(".").lower() or "jpg")
+        return stored_path("full", image_name(url), Path(urlsplit(url).path).suffix.lstrip(".").lower() or "jpg")
 
     # --- download outcome ---------------------------------------------------------------------
     # Both hooks answer with a dict instead of raising: a raised error makes the media pipeline
@@ -211,7 +211,7 @@ class MirrorImagesPipeline(FilesPipeline):
 
         On the file system the worker writes both files itself and sends back only names and
         sums; other stores (s3://, gs://, ftp://) get the checked bytes through Scrapy's store."""
-        name = hashlib.sha1(url.encode("utf-8")).hexdigest()
+        name = image_name(url)
         try:
             if isinstance(self.store, FSFilesStore):
                 stored = await self.checkers.run(check_and_store, data, self.max_pixels, self.thumb_size,
@@ -229,14 +229,9 @@ class MirrorImagesPipeline(FilesPipeline):
                 "status": "downloaded", "size": stored.size, "converted": stored.converted_from}
 
     def _persist(self, name: str, checked: CheckedImage) -> StoredImage:
-        """Write the image and its thumbnail through Scrapy's store (in a thread), thumbnail first."""
-        path, thumb = f"full/{name}.{checked.extension}", f"thumbs/{name}.{checked.thumbnail_extension}"
-        self.store.persist_file(thumb, BytesIO(checked.thumbnail), self.spiderinfo,
-                                headers={"Content-Type": CONTENT_TYPES[checked.thumbnail_extension]})
-        self.store.persist_file(path, BytesIO(checked.data), self.spiderinfo,
-                                headers={"Content-Type": checked.content_type})
-        checksum = hashlib.md5(checked.data, usedforsecurity=False).hexdigest()
-        return StoredImage(path, thumb, checksum, len(checked.data), checked.converted_from)
+        """Write the image and its thumbnail through Scrapy's store (in a thread)."""
+        return store_checked(checked, name, lambda path, data, content_type: self.store.persist_file(
+            path, BytesIO(data), self.spiderinfo, headers={"Content-Type": content_type}))
 
     # --- back to the item -------------------------------------------------------------------
 
@@ -269,9 +264,9 @@ class MirrorImagesPipeline(FilesPipeline):
         return item
 
 
-def image_path(url: str, extension: str, folder: str = "full") -> str:
-    """``full/<sha1 of the original URL>.<ext>``: stable, so one URL is one file forever."""
-    return f"{folder}/{hashlib.sha1(url.encode('utf-8')).hexdigest()}.{extension}"
+def image_name(url: str) -> str:
+    """An image's name in the store: the hash of its original URL (proxy prefix removed)."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()
 
 
 def _failed(url: str, reason: str) -> dict:
