@@ -68,9 +68,9 @@ class Config:
         names, categories = list(names), list(categories)
         sources = [self.source(name) for name in names] if names else list(self.sources)
         if shape is not None:
-            wrong = [s.name for s in sources if s.spider != shape] if names else []
+            wrong = [s for s in sources if s.spider != shape] if names else []
             if wrong:
-                raise ConfigError(f"{self.path}: source {wrong[0]!r} is for the {self.source(wrong[0]).spider!r} "
+                raise ConfigError(f"{self.path}: source {wrong[0].name!r} is for the {wrong[0].spider!r} "
                                   f"spider, not {shape!r}")
             sources = [s for s in sources if s.spider == shape]
         if categories:

@@ -56,10 +56,6 @@ def _text(value) -> str | None:
     return None if isinstance(value, str) else f"must be a string (not {value!r})"
 
 
-def _optional_text(value) -> str | None:
-    return None if value is None or isinstance(value, str) else f"must be a string (not {value!r})"
-
-
 def _size_pair(value) -> str | None:
     if isinstance(value, str):
         value = value.split(",")
@@ -105,8 +101,8 @@ RULES: dict[str, Rule] = {
     "IMAGE_LINKS": _one_of(*LINK_MODES),
     "IMAGE_LINKS_PREFIX": _text,
     "IMAGE_HOST_POLICIES": _per_host({"referer": _one_of(*REFERER_POLICIES), "user_agent": _text}),
-    "IMAGE_PROXY": _optional_text,
-    "IMAGES_STORE": _optional_text,
+    "IMAGE_PROXY": _text,
+    "IMAGES_STORE": _text,
     "HEADIMG_FALLBACK": _text,
     "IMAGES_ENABLED": _flag,
     "CLEAN_TITLES": _flag,
@@ -135,13 +131,10 @@ def check_settings(where: str, values: Mapping) -> None:
 
     ``values`` is a plain table (the sources file's ``[settings]``) or Scrapy's Settings."""
     for key, rule in RULES.items():
-        if key not in values:
+        value = values.get(key)
+        if value is None:  # not given (TOML has no null; Scrapy's unset defaults are None)
             continue
-        value = values[key]
-        if value is None and rule is not _optional_text and isinstance(values, dict):
-            problem = "must not be empty"
-        else:
-            problem = None if value is None else rule(value)
+        problem = rule(value)
         if problem:
             separator = "" if problem.startswith("[") else ": "
             raise SettingError(f"{where}.{key}{separator}{problem}")

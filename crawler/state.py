@@ -179,7 +179,7 @@ class StateStore:
         ).fetchall()
 
     def record_source_runs(self, finished: datetime, outcomes: dict[str, dict]) -> None:
-        """Remember how this run went for each of its sources (one transaction for them all)."""
+        """Remember how this run went for each of its sources, and commit."""
         stamp = finished.astimezone(timezone.utc).isoformat(timespec="seconds")
         for name, outcome in outcomes.items():
             self._write("INSERT OR REPLACE INTO source_runs (name, finished, outcome) VALUES (?, ?, ?)",
