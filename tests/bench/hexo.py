@@ -16,19 +16,16 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.bench.site import rss_document, rss_item
+
 HERE = Path(__file__).resolve().parent / "hexo-migrator"
 ITEMS = 1000
 PARAGRAPH = "对照测试用的示例段落，描述一条虚构的本地新闻。This sentence is filler text for the comparison."
 
 
 def feed_xml(base: str, items: int = ITEMS) -> bytes:
-    entries = "".join(
-        f"<item><title><![CDATA[对照文章 {n}]]></title><link>{base}/c/{n}</link><guid>{base}/c/{n}</guid>"
-        f"<pubDate>Tue, 14 Nov 2023 22:13:{n % 60:02d} GMT</pubDate>"
-        f"<description><![CDATA[<p>{PARAGRAPH} {n}</p><p>{PARAGRAPH}</p>]]></description></item>"
-        for n in range(items))
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>对照</title>'
-            f"<link>{base}/</link>{entries}</channel></rss>").encode("utf-8")
+    return rss_document("对照", base, [rss_item(f"对照文章 {n}", f"<p>{PARAGRAPH} {n}</p><p>{PARAGRAPH}</p>", f"{base}/c/{n}", n)
+                                     for n in range(items)])
 
 
 class FeedServer:

@@ -27,6 +27,17 @@ PARAGRAPH = ("基准测试用的示例段落，描述一条虚构的本地新闻
              "组织者表示下次还会继续。This sentence is filler text for the benchmark. ")
 
 
+def rss_item(title: str, body: str, link: str, n: int) -> str:
+    """One RSS item of a generated feed: CDATA title and body, the link as guid, a fixed date."""
+    return (f"<item><title><![CDATA[{title}]]></title><description><![CDATA[{body}]]></description>"
+            f"<pubDate>Tue, 14 Nov 2023 22:13:{n % 60:02d} GMT</pubDate><guid>{link}</guid><link>{link}</link></item>")
+
+
+def rss_document(channel: str, base: str, items: list[str]) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>{channel}</title><link>{base}/</link>{''.join(items)}</channel></rss>").encode("utf-8")
+
+
 @dataclass(frozen=True)
 class Page:
     body: bytes
@@ -118,13 +129,9 @@ class BenchSite:
             for n in fed[start : start + FEED_SIZE]:
                 own, shared = self._images_of(n)
                 body = self._text(n) + f'<p><img src="{own}" referrerpolicy="no-referrer"></p><p><img src="{shared}" referrerpolicy="no-referrer"></p>'
-                items.append(f"<item><title><![CDATA[订阅文章 {n}]]></title><description><![CDATA[{body}]]></description>"
-                             f"<pubDate>Tue, 14 Nov 2023 22:13:{n % 60:02d} GMT</pubDate><guid>{self.base}/f/{n}</guid>"
-                             f"<link>{self.base}/f/{n}</link></item>")
-            xml = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>基准</title>'
-                   f"<link>{self.base}/</link>{''.join(items)}</channel></rss>")
+                items.append(rss_item(f"订阅文章 {n}", body, f"{self.base}/f/{n}", n))
             path = f"/feed/{number}.xml"
-            self.pages[path] = Page(xml.encode(), "application/rss+xml; charset=utf-8")
+            self.pages[path] = Page(rss_document("基准", self.base, items), "application/rss+xml; charset=utf-8")
             self.feed_urls.append(self.base + path)
 
     def image(self, name: str) -> Page | None:
@@ -166,12 +173,8 @@ class SourcesSite:
             for k in range(self.entries):
                 n = number * self.entries + k
                 body = "".join(f"<p>{PARAGRAPH}{n}-{p}</p>" for p in range(3))
-                items.append(f"<item><title><![CDATA[路由文章 {n}]]></title><description><![CDATA[{body}]]></description>"
-                             f"<pubDate>Tue, 14 Nov 2023 22:13:{n % 60:02d} GMT</pubDate><guid>{base}/r/{n}</guid>"
-                             f"<link>{base}/r/{n}</link></item>")
-            xml = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>路由</title>'
-                   f"<link>{base}/</link>{''.join(items)}</channel></rss>")
-            self.pages[f"/route/{number}.xml"] = Page(xml.encode(), "application/rss+xml; charset=utf-8")
+                items.append(rss_item(f"路由文章 {n}", body, f"{base}/r/{n}", n))
+            self.pages[f"/route/{number}.xml"] = Page(rss_document("路由", base, items), "application/rss+xml; charset=utf-8")
 
     def image(self, name: str) -> None:
         return None
