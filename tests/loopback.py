@@ -77,6 +77,11 @@ class LoopbackServer:
         with self._lock:
             self._faults.setdefault(path, []).extend(faults)
 
+    def recover(self, path: str) -> int:
+        """Drop the faults still pending for ``path`` (the server has come back); how many."""
+        with self._lock:
+            return len(self._faults.pop(path, []))
+
     def add(self, path: str, body: bytes | str = b"", **kwargs) -> None:
         """Serve ``body`` at ``path`` (the path may include a query string)."""
         self.routes[path] = Route(body, **kwargs)

@@ -118,9 +118,11 @@ def test_stalled_and_broken_servers_are_retried_and_picked_up_next_run(server, t
     server.add("/feed.xml", feed_xml(items), content_type="application/rss+xml")
     for n in range(10):
         server.add(f"/i/{n}.jpg", images.picture(seed=n), content_type="image/jpeg")
-    # a share of requests misbehaves: the feed stalls once, images fail in every way
+    # a share of requests misbehaves: the feed stalls once, images fail in every way; 5.jpg
+    # resets far more often than one run retries (Twisted itself may resend a request whose
+    # reused connection was reset, so a count near the retry budget would be a coin toss)
     server.fail("/feed.xml", "stall")
-    faults = {0: ["stall"], 1: ["reset"], 2: ["half"], 3: ["500"], 4: ["stall", "stall", "stall"], 5: ["reset"] * 8}
+    faults = {0: ["stall"], 1: ["reset"], 2: ["half"], 3: ["500"], 4: ["stall", "stall", "stall"], 5: ["reset"] * 20}
     for n, kinds in faults.items():
         server.fail(f"/i/{n}.jpg", *kinds)
     config = tmp_path / "s.toml"
@@ -133,12 +135,13 @@ def test_stalled_and_broken_servers_are_retried_and_picked_up_next_run(server, t
     failed = sorted(f["url"].rsplit("/", 1)[1] for f in report["sources"][0]["image_failures"])
     assert failed == ["4.jpg", "5.jpg"]  # more faults than retries; the others were retried
     assert len(list((data / "posts").rglob("*.md"))) == 10
+    unused = server.recover("/i/5.jpg")  # the broken image host is back by the next run
     second = subprocess.run(crawler_args(config, data) + ["--force"], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert second.returncode == 0
     report = json.loads((data / "runs" / "latest.json").read_text())
     assert report["sources"][0]["image_failures"] == []
     for post in (data / "posts").rglob("*.md"):
         assert frontmatter.load(post)["headimg"].startswith("/images/full/")
-    record("failing servers", {"faults injected": sum(len(k) for k in faults.values()) + 1,
+    record("failing servers", {"faults injected": sum(len(k) for k in faults.values()) + 1 - unused,
                                "kinds": ["stall", "reset", "half body", "500"], "posts lost": 0,
                                "images missing after the next run": 0})
