@@ -125,28 +125,39 @@ def _thumbnail(image: Image.Image, size: tuple[int, int]) -> tuple[bytes, str]:
     return out.getvalue(), "jpg"
 
 
+def stored_extension(data: bytes) -> str | None:
+    """The extension an image's stored file will have, from Pillow's reading of its header
+    alone (no pixel is decoded): a browser format's own, else ``png``; None for what Pillow
+    cannot open (the full check will refuse it)."""
+    try:
+        with Image.open(BytesIO(data)) as image:
+            return BROWSER_FORMATS.get(image.format or "", "png")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        return None
+
+
 def stored_path(folder: str, name: str, extension: str) -> str:
     """Where an image (``full``) or its thumbnail (``thumbs``) goes in the store: ``name`` is the
     hash of its original URL, so one URL is one file forever."""
     return f"{folder}/{name}.{extension}"
 
 
-def store_checked(checked: CheckedImage, name: str, write: Callable[[str, bytes, str], None]) -> StoredImage:
-    """Write a checked image and its thumbnail with ``write(path, data, content_type)``, the
-    thumbnail first: an image counts as stored only once both are in place."""
-    path = stored_path("full", name, checked.extension)
-    thumb = stored_path("thumbs", name, checked.thumbnail_extension)
+def store_checked(checked: CheckedImage, path: str, write: Callable[[str, bytes, str], None]) -> StoredImage:
+    """Write a checked image at ``path`` and its thumbnail beside the other thumbnails with
+    ``write(path, data, content_type)``, the thumbnail first: an image counts as stored only
+    once both are in place."""
+    thumb = stored_path("thumbs", Path(path).stem, checked.thumbnail_extension)
     write(thumb, checked.thumbnail, CONTENT_TYPES[checked.thumbnail_extension])
     write(path, checked.data, checked.content_type)
     checksum = hashlib.md5(checked.data, usedforsecurity=False).hexdigest()
     return StoredImage(path, thumb, checksum, len(checked.data), checked.converted_from)
 
 
-def check_and_store(data: bytes, max_pixels: int, thumb_size: tuple[int, int], root: str, name: str) -> StoredImage:
+def check_and_store(data: bytes, max_pixels: int, thumb_size: tuple[int, int], root: str, path: str) -> StoredImage:
     """``check_image``, then both files written under ``root``, each atomically. Runs in a
     worker, so the image's bytes cross to it once and nothing but this verdict comes back."""
-    return store_checked(check_image(data, max_pixels, thumb_size), name,
-                         lambda path, content, _type: write_atomic(Path(root) / path, content))
+    return store_checked(check_image(data, max_pixels, thumb_size), path,
+                         lambda name, content, _type: write_atomic(Path(root) / name, content))
 
 
 class CheckerPool:

@@ -5,14 +5,14 @@ loses GIF animation and PNG transparency. Here Pillow only *checks* each image (
 its bytes, size before decoding, a full decode) and makes the thumbnail; browser formats are
 stored as they came.
 
-Two traps of the media pipelines are handled on purpose:
-
-- ``file_path()`` is also called without a response (to see what is already stored), so the
-  name cannot depend on the bytes alone: each image's stored name and state live in the image
-  index (``DIR/state.sqlite3``), keyed by the image's original URL;
-- media requests bypass spider middlewares, so the ``Referer`` a hotlink-protected CDN checks
-  (and any per-host ``User-Agent``, and the retry of a 403 with the other kind of Referer) is a
-  downloader middleware's: ``crawler.imagereferers.ImageRefererMiddleware``.
+The pipeline keeps FilesPipeline's flow and overrides its hooks: ``file_path`` names a file
+(a hash of the original URL, the extension Pillow reads off the header), ``file_downloaded``
+checks and stores it in a worker process, ``media_to_download`` asks the image index
+(``DIR/state.sqlite3``, keyed by original URL) what is stored already or failed lately, and
+``media_failed`` turns every failure into one ``ImageFailed`` that names its URL. Headers are
+not set here: media requests bypass spider middlewares, so the ``Referer`` a hotlink-protected
+CDN checks (and any per-host ``User-Agent``, and the retry of a 403 with the other kind of
+Referer) is a downloader middleware's: ``crawler.imagereferers.ImageRefererMiddleware``.
 
 Every source runs in the same crawler, so the media pipeline's own per-crawl cache (by request
 fingerprint) is what makes an image shared by many posts, or by two sources, one fetch per run.
@@ -33,11 +33,14 @@ from itemadapter import ItemAdapter
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
+from scrapy.pipelines.files import logger as files_logger
+from scrapy.pipelines.media import FileException
+from scrapy.pipelines.media import logger as media_logger
 
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
 from crawler.imagecheck import (CheckedImage, CheckerPool, ImageRejected, StoredImage, check_and_store, check_image,
-                                store_checked, stored_path)
+                                store_checked, stored_extension, stored_path)
 from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import StateStore
@@ -52,20 +55,36 @@ class AtomicFSFilesStore(FSFilesStore):
     never leaves half an image under its final name."""
 
     def persist_file(self, path, buf, info, meta=None, headers=None) -> None:
-        write_atomic(self._get_filesystem_path(path), buf.getvalue())
+        write_atomic(Path(self.basedir, path), buf.getvalue())
+
+    def has(self, path: str) -> bool:
+        return Path(self.basedir, path).is_file()
 
 
-class ImageFailed(Exception):
-    """An image that will not be mirrored; ``permanent`` ones are not retried until they age."""
+class ImageFailed(FileException):
+    """An image that will not be mirrored, with why; ``permanent`` ones are not retried until
+    they age. A ``FileException``, so FilesPipeline passes it on as it is."""
 
-    def __init__(self, reason: str, permanent: bool) -> None:
+    def __init__(self, url: str, reason: str, permanent: bool) -> None:
         super().__init__(reason)
+        self.url = url
         self.permanent = permanent
+
+
+class _ReasonIsEnough(logging.Filter):
+    """The media pipelines log every failure raised in their hooks with a traceback (the
+    files pipeline in ``media_downloaded``, the media pipeline for what ``media_failed``
+    raises). For an ``ImageFailed`` the reason is the whole story, and ``item_completed`` says
+    it once, naming the post: Scrapy's own records of it are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ImageFailed))
 
 
 class MirrorImagesPipeline(FilesPipeline):
     """Stats count distinct images: ``images/mirrored`` (fetched and stored this run),
-    ``images/reused`` (already in the store), ``images/failed``; ``images/bytes`` stored."""
+    ``images/reused`` (already in the store), ``images/failed``; ``images/bytes`` stored.
+    Scrapy's own ``file_count`` and ``file_status_count/*`` count as they do for any file."""
 
     MEDIA_NAME = "image"
     STORE_SCHEMES = {**FilesPipeline.STORE_SCHEMES, "": AtomicFSFilesStore, "file": AtomicFSFilesStore}
@@ -86,9 +105,7 @@ class MirrorImagesPipeline(FilesPipeline):
         self.force = settings.getbool("FORCE_REFRESH")
         self.check_workers = settings.getint("IMAGES_CHECK_WORKERS")
         self.checkers: CheckerPool | None = None
-        self.download_errors: dict[str, str] = {}
-        """Why an image's download failed, by original URL: ``media_failed`` cannot hand a
-        result of its own to ``item_completed``."""
+        self.log_filter = _ReasonIsEnough()
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -104,8 +121,12 @@ class MirrorImagesPipeline(FilesPipeline):
         super().open_spider()
         self.state = state_of(self.crawler)
         self.checkers = CheckerPool(self.check_workers)
+        for scrapy_logger in (files_logger, media_logger):
+            scrapy_logger.addFilter(self.log_filter)
 
     def close_spider(self, spider=None) -> None:
+        for scrapy_logger in (files_logger, media_logger):
+            scrapy_logger.removeFilter(self.log_filter)
         if self.checkers is not None:
             self.checkers.close()
 
@@ -141,6 +162,8 @@ class MirrorImagesPipeline(FilesPipeline):
     # --- already stored? ------------------------------------------------------------------
 
     def media_to_download(self, request, info, *, item=None):
+        """The image index (``DIR/state.sqlite3``) answers instead of the store: it knows what
+        failed and when, and a stored file needs no checksum read back."""
         url = request.meta["image_url"]
         known = self.state.image(url)
         now = datetime.now(timezone.utc)
@@ -156,82 +179,84 @@ class MirrorImagesPipeline(FilesPipeline):
         return None
 
     def _stored(self, path: str) -> bool:
-        if isinstance(self.store, FSFilesStore):
-            return self.store._get_filesystem_path(path).is_file()
+        if isinstance(self.store, AtomicFSFilesStore):
+            return self.store.has(path)
         return True  # remote stores: trust the index rather than a request per image
 
     def file_path(self, request, response=None, info=None, *, item=None):
-        """The stored name: a hash of the original URL, with the extension of the real type as
-        the image index knows it (a stored image's type is Pillow's verdict, see ``_store``)."""
+        """The stored name: a hash of the original URL, so one URL is one file whichever proxy
+        served it, with the extension of the type Pillow reads off the bytes (the URL's own
+        until there are bytes, or the image index's once it is stored)."""
         url = request.meta.get("image_url", request.url)
-        known = self.state.image(url) if self.state else None
-        if known and known.path:
-            return known.path
-        return stored_path("full", image_name(url), Path(urlsplit(url).path).suffix.lstrip(".").lower() or "jpg")
+        extension = stored_extension(response.body) if response is not None else None
+        if extension is None:
+            known = self.state.image(url) if self.state else None
+            if known and known.path:
+                return known.path
+            extension = Path(urlsplit(url).path).suffix.lstrip(".").lower() or "jpg"
+        return stored_path("full", image_name(url), extension)
 
     # --- download outcome ---------------------------------------------------------------------
-    # Both hooks answer with a dict instead of raising: a raised error makes the media pipeline
-    # log a full traceback per image, where one line that names the post says it all.
 
     async def media_downloaded(self, response, request, info, *, item=None):
+        """Refuse what is not worth a check (with the HTTP status, and whether to ask again
+        next run), let FilesPipeline check and store the rest, and answer for the original URL."""
         url = request.meta["image_url"]
-        try:
-            self._accept(response)
-            self.inc_stats("downloaded")  # Scrapy's own file_count and file_status_count
-            result = await self._store(url, response.body)
-        except ImageFailed as exc:
-            if exc.permanent:
-                self.state.record_image_failure(url, str(exc), datetime.now(timezone.utc))
-            self.stats.inc_value("images/failed")
-            return _failed(url, str(exc))
-        # Recorded here, in the crawl's thread, once both files are in the store.
-        self.state.record_image(url, result["path"], result["thumb"], result["checksum"], result["size"],
-                                datetime.now(timezone.utc))
-        self.stats.inc_value("images/mirrored")
-        self.stats.inc_value("images/bytes", result["size"])
-        if result.pop("converted"):
-            self.stats.inc_value("images/converted")
-        return result
-
-    def media_failed(self, failure, request, info):
-        # Returning (not raising) hands the media pipeline a None result without logging a
-        # traceback per image; item_completed reads the reason from download_errors.
-        self.stats.inc_value("images/failed")
-        self.download_errors[request.meta["image_url"]] = f"download failed: {failure.getErrorMessage()}"
-
-    def _accept(self, response) -> None:
         if response.status != 200:
             permanent = 400 <= response.status < 500 and response.status not in TRANSIENT_STATUSES
-            raise ImageFailed(f"HTTP {response.status}", permanent=permanent)
+            raise ImageFailed(url, f"HTTP {response.status}", permanent)
+        if not response.body:
+            raise ImageFailed(url, "empty body", permanent=True)
         if len(response.body) > self.max_bytes:
-            raise ImageFailed(f"{len(response.body)} bytes, more than IMAGES_MAX_BYTES", permanent=True)
+            raise ImageFailed(url, f"{len(response.body)} bytes, more than IMAGES_MAX_BYTES", permanent=True)
+        result = await super().media_downloaded(response, request, info, item=item)
+        known = self.state.image(url)  # recorded by file_downloaded a moment ago
+        return {**result, "url": url, "thumb": known.thumb, "size": known.size}
 
-    async def _store(self, url: str, data: bytes) -> dict:
-        """Pillow's verdict from a worker process (``CheckerPool``), and the files stored.
+    async def file_downloaded(self, response, request, info, *, item=None):
+        """Pillow's verdict from a worker process (``CheckerPool``), both files stored, and the
+        image indexed; the checksum, as FilesPipeline expects.
 
         On the file system the worker writes both files itself and sends back only names and
         sums; other stores (s3://, gs://, ftp://) get the checked bytes through Scrapy's store."""
-        name = image_name(url)
+        url = request.meta["image_url"]
+        path = self.file_path(request, response=response, info=info, item=item)
         try:
-            if isinstance(self.store, FSFilesStore):
-                stored = await self.checkers.run(check_and_store, data, self.max_pixels, self.thumb_size,
-                                                 str(self.store.basedir), name)
+            if isinstance(self.store, AtomicFSFilesStore):
+                stored = await self.checkers.run(check_and_store, response.body, self.max_pixels, self.thumb_size,
+                                                 str(self.store.basedir), path)
             else:
-                checked = await self.checkers.run(check_image, data, self.max_pixels, self.thumb_size)
-                stored = await asyncio.to_thread(self._persist, name, checked)
+                checked = await self.checkers.run(check_image, response.body, self.max_pixels, self.thumb_size)
+                stored = await asyncio.to_thread(self._persist, path, checked)
         except ImageRejected as exc:
-            raise ImageFailed(str(exc), permanent=True) from None
+            raise ImageFailed(url, str(exc), permanent=True) from None
         except BrokenProcessPool:
-            raise ImageFailed("the image checker crashed on it", permanent=True) from None
+            raise ImageFailed(url, "the image checker crashed on it", permanent=True) from None
         except OSError as exc:
-            raise ImageFailed(f"cannot store it: {exc.strerror or exc}", permanent=False) from None
-        return {"url": url, "path": stored.path, "thumb": stored.thumb, "checksum": stored.checksum,
-                "status": "downloaded", "size": stored.size, "converted": stored.converted_from}
+            raise ImageFailed(url, f"cannot store it: {exc.strerror or exc}", permanent=False) from None
+        # Recorded here, in the crawl's thread, once both files are in the store.
+        self.state.record_image(url, stored.path, stored.thumb, stored.checksum, stored.size, datetime.now(timezone.utc))
+        self.stats.inc_value("images/mirrored")
+        self.stats.inc_value("images/bytes", stored.size)
+        if stored.converted_from:
+            self.stats.inc_value("images/converted")
+        return stored.checksum
 
-    def _persist(self, name: str, checked: CheckedImage) -> StoredImage:
+    def _persist(self, path: str, checked: CheckedImage) -> StoredImage:
         """Write the image and its thumbnail through Scrapy's store (in a thread)."""
-        return store_checked(checked, name, lambda path, data, content_type: self.store.persist_file(
-            path, BytesIO(data), self.spiderinfo, headers={"Content-Type": content_type}))
+        return store_checked(checked, path, lambda name, data, content_type: self.store.persist_file(
+            name, BytesIO(data), self.spiderinfo, headers={"Content-Type": content_type}))
+
+    def media_failed(self, failure, request, info):
+        """Every way an image can fail ends as one ``ImageFailed`` naming its original URL:
+        FilesPipeline's own answer would carry neither the URL nor the reason."""
+        error = failure.value
+        if not isinstance(error, ImageFailed):
+            error = ImageFailed(request.meta["image_url"], f"download failed: {failure.getErrorMessage()}", permanent=False)
+        if error.permanent:
+            self.state.record_image_failure(error.url, str(error), datetime.now(timezone.utc))
+        self.stats.inc_value("images/failed")
+        raise error
 
     # --- back to the item -------------------------------------------------------------------
 
@@ -245,11 +270,14 @@ class MirrorImagesPipeline(FilesPipeline):
             if scheme not in ("http", "https"):
                 failures.append({"url": post_url, "reason": f"refused: {scheme or 'relative'} URL (only http and https are fetched)"})
                 self.stats.inc_value("images/refused")
-        by_url = {value["url"]: value for ok, value in results if ok and value}
+        by_url = {}
+        for ok, value in results:  # every result names the original URL, a failure too
+            if ok:
+                by_url[value["url"]] = value
+            elif isinstance(value.value, ImageFailed):
+                by_url[value.value.url] = _failed(value.value.url, str(value.value))
         for post_url, origin in self._fetchable(referenced):
-            value = by_url.get(origin)  # every result of this pipeline names the original URL
-            if value is None:  # media_failed answered None
-                value = _failed(origin, self.download_errors.get(origin, "not mirrored"))
+            value = by_url.get(origin) or _failed(origin, "not mirrored")
             if value.get("failed"):
                 failures.append({"url": post_url, "reason": value["failed"]})
             else:

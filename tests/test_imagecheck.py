@@ -5,7 +5,7 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from crawler.imagecheck import ImageRejected, check_and_store, check_image
+from crawler.imagecheck import ImageRejected, check_and_store, check_image, stored_extension
 from tests import images
 
 
@@ -16,6 +16,19 @@ from tests import images
 def test_browser_formats_are_kept_byte_for_byte(data, extension):
     checked = check_image(data, 10_000_000)
     assert (checked.data, checked.extension, checked.converted_from) == (data, extension, None)
+
+
+@pytest.mark.parametrize("data", [
+    images.picture(), images.transparent_png(), images.animated_gif(), images.picture(fmt="WEBP"),
+    images.picture(fmt="BMP"), images.picture(fmt="TIFF"),
+])
+def test_the_name_read_off_the_header_is_the_full_checks_verdict(data):
+    # file_path() names a file from the header before the worker decodes it: the two must agree
+    assert stored_extension(data) == check_image(data, 10_000_000).extension
+
+
+def test_bytes_pillow_cannot_open_have_no_stored_extension():
+    assert stored_extension(b"<html>no</html>") is None and stored_extension(b"") is None
 
 
 def test_other_formats_become_png_and_thumbnails_are_small():
@@ -43,7 +56,7 @@ def test_bad_bytes_are_rejected_with_a_reason(data, reason):
 
 def test_a_worker_stores_both_files_and_answers_with_names_only(tmp_path):
     data = images.picture(1600, 1200)
-    stored = check_and_store(data, 10_000_000, (400, 300), str(tmp_path), "abc")
+    stored = check_and_store(data, 10_000_000, (400, 300), str(tmp_path), "full/abc.jpg")
     assert (stored.path, stored.thumb, stored.size) == ("full/abc.jpg", "thumbs/abc.jpg", len(data))
     assert (tmp_path / stored.path).read_bytes() == data  # kept byte for byte
     with Image.open(tmp_path / stored.thumb) as thumb:  # made from the reduced-scale decode

@@ -138,6 +138,8 @@ def test_broken_images_never_block_their_posts(server, crawl):
     for path, reason in [("missing", "HTTP 404"), ("fake", "not an image"), ("truncated", "broken image"),
                          ("bomb", "decompression bomb")]:
         assert re.search(rf"image not mirrored for '坏图\d' .*{path}\.\w+: {reason}", result.stderr), path
+    # each refusal is one line that names the post: no traceback, no second report by FilesPipeline
+    assert "Traceback" not in result.stderr and "File (error)" not in result.stderr
     files = list((result.data / "images").rglob("*"))
     assert len([f for f in files if f.is_file()]) == 2  # the good image and its thumbnail only
     listing = run_crawler("images", "--data", str(result.data)).stdout
