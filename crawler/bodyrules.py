@@ -130,7 +130,7 @@ class _BodyRules:
                 self.edits.append((self._space_before(attr.start), attr.end, ""))
         if len(kept) == len(tag.attributes):
             return tag
-        return htmlsource.StartTag(tag.name, tag.start, tag.end, tuple(kept), tag.self_closing)
+        return tag.with_attributes(tuple(kept))
 
     def _image(self, tag: htmlsource.StartTag) -> str | None:
         """Queue the edits one ``<img>`` needs; return its final ``src``."""

@@ -1,17 +1,23 @@
 """Edit HTML in place, by character offsets, without re-serialising it.
 
 The post format promises to keep the bytes a source sent: a parser that rebuilds the document
-(lxml, BeautifulSoup, feedparser) changes quoting, entities and whitespace. Here the standard
-library's tokenizer only *locates* tags; changes are splices into the original string, so every
-character outside a changed attribute stays as it was.
+(lxml, BeautifulSoup, feedparser) changes quoting, entities and whitespace. Here a scanner only
+*locates* tags; changes are splices into the original string, so every character outside a
+changed attribute stays as it was.
+
+The scanner reads tags the way a browser's tokenizer does, and no further: comments,
+declarations and processing instructions are skipped whole, the content of raw-text elements
+(``<script>``, ``<style>``, ``<textarea>``…) holds no tags, a quoted attribute value may hold
+``>``. It is a handful of regular expressions run from one ``<`` to the next; the standard
+library's ``HTMLParser`` did the same job several times slower (it also decodes every run of
+text, which nothing here needs) and raises on some marked sections (``<![foo[``).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
-from html.parser import HTMLParser
+from typing import NamedTuple
 
 _ATTR = re.compile(
     r"""(?P<name>[^\s"'<>/=]+)"""
@@ -23,8 +29,7 @@ VOID_ELEMENTS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Attribute:
+class Attribute(NamedTuple):
     name: str
     """Lower-cased attribute name."""
     raw_value: str | None
@@ -43,14 +48,25 @@ class Attribute:
         return None if self.raw_value is None else html.unescape(self.raw_value)
 
 
-@dataclass(frozen=True)
 class StartTag:
-    name: str
-    start: int
-    end: int
-    """Offsets of ``<`` and just past ``>``."""
-    attributes: tuple[Attribute, ...]
-    self_closing: bool
+    """A start tag: its lower-cased name and offsets (of ``<``, and just past ``>``); its
+    attributes are read from the source only when asked for, since most tags are passed over
+    by their name alone."""
+
+    __slots__ = ("name", "start", "end", "self_closing", "_source", "_attributes")
+
+    def __init__(self, name: str, start: int, end: int, self_closing: bool, source: str = "",
+                 attributes: tuple[Attribute, ...] | None = None) -> None:
+        self.name, self.start, self.end, self.self_closing = name, start, end, self_closing
+        self._source = source
+        """The text of the tag, ``<`` to ``>``."""
+        self._attributes = attributes
+
+    @property
+    def attributes(self) -> tuple[Attribute, ...]:
+        if self._attributes is None:
+            self._attributes = _attributes(self._source, self.start, 1 + len(self.name))
+        return self._attributes
 
     def get(self, name: str) -> Attribute | None:
         """The first attribute called ``name`` (browsers ignore later duplicates)."""
@@ -59,45 +75,62 @@ class StartTag:
                 return attr
         return None
 
+    def with_attributes(self, attributes: tuple[Attribute, ...]) -> "StartTag":
+        return StartTag(self.name, self.start, self.end, self.self_closing, self._source, attributes)
 
-@dataclass(frozen=True)
-class EndTag:
+    def __repr__(self) -> str:
+        return f"StartTag({self.name!r}, {self.start}, {self.end}, {self.attributes!r}, {self.self_closing})"
+
+
+class EndTag(NamedTuple):
     name: str
     start: int
     end: int
 
 
-class _Locator(HTMLParser):
-    """Collect start and end tags with their offsets in the source text."""
+_TAG = re.compile(r"""
+    <(?:
+        (?P<start>[a-zA-Z][^\s/>]*+)                                   # a start tag's name,
+        (?:
+            [\s/]++                                                    # then what lies between
+          | [^\s/>=]++ (?:\s*+ = \s*+ (?:"[^"]*+" | '[^']*+' | [^\s>]*+))?+   # attributes,
+          | =                                                          # a stray '=',
+        )*+ >                                                          # to its '>'
+      | /(?P<end>[a-zA-Z][^\s/>]*+) [^>]*+ >                            # an end tag
+      | !-- .*? (?:--!?>|\Z)                                           # a comment
+      | [!?/] [^>]*+ (?:>|\Z)                                          # <!DOCTYPE>, <?pi?>, bogus
+    )""", re.VERBOSE | re.DOTALL)
+"""One tag or construct at a ``<``; a ``<`` that starts none of them (``a < b``, a tag never
+closed) is text. Possessive throughout: a tag left open costs one pass, never backtracking."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self._text = text
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self.tags: list[StartTag | EndTag] = []
-
-    def _offset(self) -> int:
-        line, column = self.getpos()
-        return self._line_starts[line - 1] + column
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(_start_tag(tag, self._offset(), self.get_starttag_text() or ""))
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag):
-        start = self._offset()
-        close = self._text.find(">", start)
-        self.tags.append(EndTag(tag, start, len(self._text) if close < 0 else close + 1))
+RAW_TEXT_ELEMENTS = frozenset("script style textarea title xmp iframe noembed noframes".split())
+_RAW_TEXT_END = {name: re.compile(rf"</{name}[\s/>]", re.IGNORECASE) for name in RAW_TEXT_ELEMENTS}
+"""Where the content of each raw-text element ends: its own end tag, in any letter case."""
 
 
-def _start_tag(name: str, start: int, raw: str) -> StartTag:
-    inner_end = len(raw) - 1  # the closing '>'
-    self_closing = raw.endswith("/>")
-    if self_closing:
-        inner_end -= 1
-    name_end = 1 + len(re.match(r"<[^\s/>]*", raw).group()) - 1
+def _scan(text: str) -> list[StartTag | EndTag]:
+    found: list[StartTag | EndTag] = []
+    position = 0
+    while True:
+        for token in _TAG.finditer(text, position):
+            start_name, end_name = token.group("start", "end")
+            if end_name:
+                found.append(EndTag(end_name.lower(), token.start(), token.end()))
+            elif start_name:
+                raw = token.group()
+                name = start_name.lower()
+                found.append(StartTag(name, token.start(), token.end(), raw.endswith("/>"), raw))
+                if name in RAW_TEXT_ELEMENTS:  # no tags inside: go on after its end tag
+                    end = _RAW_TEXT_END[name].search(text, token.end())
+                    position = len(text) if end is None else end.start()
+                    break
+        else:
+            return found
+
+
+def _attributes(raw: str, start: int, name_end: int) -> tuple[Attribute, ...]:
+    """The attributes of the start tag ``raw`` found at offset ``start``."""
+    inner_end = len(raw) - (2 if raw.endswith("/>") else 1)
     attributes = []
     for m in _ATTR.finditer(raw, name_end, inner_end):
         group = next((g for g in ("dq", "sq", "uq") if m.group(g) is not None), None)
@@ -105,25 +138,14 @@ def _start_tag(name: str, start: int, raw: str) -> StartTag:
             raw_value, value_start, value_end = None, m.end(), m.end()
         else:
             raw_value, value_start, value_end = m.group(group), m.start(group), m.end(group)
-        attributes.append(
-            Attribute(
-                name=m.group("name").lower(),
-                raw_value=raw_value,
-                start=start + m.start(),
-                end=start + m.end(),
-                value_start=start + value_start,
-                value_end=start + value_end,
-            )
-        )
-    return StartTag(name, start, start + len(raw), tuple(attributes), self_closing)
+        attributes.append(Attribute(m.group("name").lower(), raw_value, start + m.start(), start + m.end(),
+                                    start + value_start, start + value_end))
+    return tuple(attributes)
 
 
 def tags(text: str) -> list[StartTag | EndTag]:
     """All start and end tags of ``text`` in document order (comments and raw text skipped)."""
-    locator = _Locator(text)
-    locator.feed(text)
-    locator.close()
-    return locator.tags
+    return _scan(text)
 
 
 def start_tags(text: str, name: str | None = None) -> list[StartTag]:
