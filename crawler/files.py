@@ -25,8 +25,12 @@ def write_atomic(path: Path, data: bytes, make_folder: bool = True) -> None:
     tmp = path.parent / f".tmp-{os.getpid()}-{next(_counter)}.part"  # matches TEMPORARY_GLOB
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        try:
+            view = memoryview(data)
+            while view:  # straight to the descriptor: a buffered file object costs more than the write
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         try:
