@@ -74,7 +74,7 @@ def check_image(data: bytes, max_pixels: int, thumb_size: tuple[int, int] = (400
                 if source_format in ("JPEG", "MPO") and frames == 1:
                     # One decode for the check and the thumbnail: at 1/2 to 1/8 scale, still
                     # reading the whole entropy-coded stream (a truncated file still fails).
-                    image.draft("RGB", thumb_size)
+                    image.draft("RGB", _decode_size(image.size, thumb_size))
                 for index in range(frames):
                     if frames > 1:
                         image.seek(index)
@@ -112,11 +112,30 @@ def _to_png(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def _fitted(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """The size of a picture of ``size`` shrunk (never grown) to fit ``box``, rounded down."""
+    scale = min(1.0, box[0] / size[0], box[1] / size[1])
+    return max(1, int(size[0] * scale)), max(1, int(size[1] * scale))
+
+
+def _decode_size(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """The least size a JPEG must be decoded at for a thumbnail that fits ``box``, whichever way
+    its EXIF orientation turns it. Rounded down: ``draft()`` picks its scale by whole-number
+    division, so 800x533 into 400x300 asks for 400x266 and gets a half-scale 400x267."""
+    upright, turned = _fitted(size, box), _fitted(size, (box[1], box[0]))
+    return max(upright[0], turned[0]), max(upright[1], turned[1])
+
+
 def _thumbnail(image: Image.Image, size: tuple[int, int]) -> tuple[bytes, str]:
     """A small still picture (first frame): JPEG, or PNG where there is transparency."""
     alpha = _has_alpha(image)
-    frame = ImageOps.exif_transpose(image.convert("RGBA" if alpha else "RGB"))
-    frame.thumbnail(size, reducing_gap=1.5)  # shrink by whole factors first: far faster
+    frame = image.convert("RGBA" if alpha else "RGB")
+    ImageOps.exif_transpose(frame, in_place=True)  # convert() made a new image: no copy needed
+    target = _fitted(frame.size, size)
+    factor = min(frame.width // target[0], frame.height // target[1])
+    if factor > 1:
+        frame = frame.reduce(factor)  # a box shrink by a whole factor: a fraction of a resampling's cost
+    frame.thumbnail(size)  # what is left, if anything
     out = BytesIO()
     if alpha:
         frame.save(out, "PNG")
@@ -125,15 +144,19 @@ def _thumbnail(image: Image.Image, size: tuple[int, int]) -> tuple[bytes, str]:
     return out.getvalue(), "jpg"
 
 
+_SIGNATURES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
+
+
 def stored_extension(data: bytes) -> str | None:
-    """The extension an image's stored file will have, from Pillow's reading of its header
-    alone (no pixel is decoded): a browser format's own, else ``png``; None for what Pillow
-    cannot open (the full check will refuse it)."""
-    try:
-        with Image.open(BytesIO(data)) as image:
-            return BROWSER_FORMATS.get(image.format or "", "png")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
-        return None
+    """The extension an image's stored file will have, from its first bytes alone: a browser
+    format's own, else ``png`` (what the check converts the rest to, when it keeps them at all);
+    None for no bytes. Read in the crawl's thread for every image, so no decoder is opened."""
+    for signature, extension in _SIGNATURES:
+        if data.startswith(signature):
+            return extension
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return "png" if data else None
 
 
 def stored_path(folder: str, name: str, extension: str) -> str:

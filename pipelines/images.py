@@ -6,7 +6,7 @@ its bytes, size before decoding, a full decode) and makes the thumbnail; browser
 stored as they came.
 
 The pipeline keeps FilesPipeline's flow and overrides its hooks: ``file_path`` names a file
-(a hash of the original URL, the extension Pillow reads off the header), ``file_downloaded``
+(a hash of the original URL, the extension its first bytes show), ``file_downloaded``
 checks and stores it in a worker process, ``media_to_download`` asks the image index
 (``DIR/state.sqlite3``, keyed by original URL) what is stored already or failed lately, and
 ``media_failed`` turns every failure into one ``ImageFailed`` that names its URL. Headers are
@@ -185,8 +185,8 @@ class MirrorImagesPipeline(FilesPipeline):
 
     def file_path(self, request, response=None, info=None, *, item=None):
         """The stored name: a hash of the original URL, so one URL is one file whichever proxy
-        served it, with the extension of the type Pillow reads off the bytes (the URL's own
-        until there are bytes, or the image index's once it is stored)."""
+        served it, with the extension of the type its first bytes show (the URL's own until there
+        are bytes, or the image index's once it is stored)."""
         url = request.meta.get("image_url", request.url)
         extension = stored_extension(response.body) if response is not None else None
         if extension is None:

@@ -27,8 +27,8 @@ def test_the_name_read_off_the_header_is_the_full_checks_verdict(data):
     assert stored_extension(data) == check_image(data, 10_000_000).extension
 
 
-def test_bytes_pillow_cannot_open_have_no_stored_extension():
-    assert stored_extension(b"<html>no</html>") is None and stored_extension(b"") is None
+def test_bytes_of_no_browser_format_are_named_as_the_png_they_would_become():
+    assert stored_extension(b"<html>no</html>") == "png" and stored_extension(b"") is None
 
 
 def test_other_formats_become_png_and_thumbnails_are_small():
@@ -67,3 +67,16 @@ def test_a_worker_stores_both_files_and_answers_with_names_only(tmp_path):
 def test_the_reduced_scale_decode_still_refuses_a_truncated_jpeg():
     with pytest.raises(ImageRejected, match="truncated"):
         check_image(images.picture(1600, 1200)[:-2000], 10_000_000)
+
+
+def test_a_reduced_decode_still_gives_a_full_sized_thumbnail_either_way_up():
+    # 800x533 fits 400x300 at exactly half scale; the decode is made at that scale
+    with Image.open(BytesIO(check_image(images.picture(800, 533), 10_000_000, (400, 300)).thumbnail)) as thumb:
+        assert thumb.size == (400, 267)
+    # stored sideways (EXIF orientation 6): upright, the thumbnail is portrait and as tall as the box
+    sideways = BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (1600, 1200), (200, 40, 40)).save(sideways, "JPEG", exif=exif)
+    with Image.open(BytesIO(check_image(sideways.getvalue(), 10_000_000, (400, 300)).thumbnail)) as thumb:
+        assert thumb.size == (225, 300)
