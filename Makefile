@@ -47,7 +47,8 @@ test-hexo: install
 	fi
 	$(BIN)/python -m pytest -q -rs -m hexo
 
-# Four runs (bare Scrapy floor, posts, posts+images, rerun), three times each, on a generated
+# Five runs (bare Scrapy floor, posts, bare Scrapy fetching what an images run fetches,
+# posts+images, rerun), three times each, on a generated
 # loopback site of N articles (N=10000 works), then N_SOURCES feeds on one slow host against a bare
 # spider, then a 1,000-item feed against `hexo migrate rss` (pinned by tests/bench/hexo-migrator's
 # package-lock.json; skipped, and said so, without node): tables, and $(DATA)/bench/results.json.

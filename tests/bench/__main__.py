@@ -4,8 +4,10 @@
 
 1. floor  — bare Scrapy fetching exactly the pages a posts run fetches, parsing nothing;
 2. posts  — `crawler run --no-images` from an empty folder;
-3. images — `crawler run` (images mirrored, local links) from an empty folder;
-4. rerun  — `crawler run` again on the images run's folder, nothing changed.
+3. fetch  — bare Scrapy fetching exactly what an images run fetches (the pages and every image
+   once), keeping nothing: what downloading alone costs the images run;
+4. images — `crawler run` (images mirrored, local links) from an empty folder;
+5. rerun  — `crawler run` again on the images run's folder, nothing changed.
 
 Then the sources scenario: ``--sources`` feeds (default 1,000) of 10 entries on one host that
 answers each request after ``--delay`` seconds (default 0.05), read by a bare Scrapy spider that
@@ -37,7 +39,7 @@ from tests.bench import hexo
 from tests.bench.site import BenchSite, SourcesSite
 
 ROOT = Path(__file__).resolve().parents[2]
-KINDS = ("floor", "posts", "images", "rerun")
+KINDS = ("floor", "posts", "fetch", "images", "rerun")
 METRICS = ("wall_s", "pages_per_s", "posts_per_s", "images_per_s", "peak_rss_mb")
 
 
@@ -98,11 +100,11 @@ def timed(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[f
     return wall, usage.ru_maxrss / 1024, process.returncode
 
 
-def one_run(kind: str, server: BenchServer, work: Path, config: Path, urls: Path, rep: int) -> dict:
+def one_run(kind: str, server: BenchServer, work: Path, config: Path, urls: dict[str, Path], rep: int) -> dict:
     server.reset()
     crawler = [sys.executable, "-m", "crawler.cli", "run", "--config", str(config)]
-    if kind == "floor":
-        wall, rss, _ = timed([sys.executable, "-m", "tests.bench.floor", str(urls)])
+    if kind in ("floor", "fetch"):
+        wall, rss, _ = timed([sys.executable, "-m", "tests.bench.floor", str(urls[kind])])
         written = 0
     else:
         data = work / f"{'images' if kind in ('images', 'rerun') else 'posts'}-{rep}"
@@ -199,7 +201,9 @@ def table(results: dict) -> str:
     ratios = results["ratios"]
     lines.append("")
     lines.append(f"posts/floor (pages/s) = {ratios['posts/floor']:.2f}; images/floor (pages/s) = {ratios['images/floor']:.2f}; "
-                 f"rerun/posts (wall) = {ratios['rerun/posts']:.3f}")
+                 f"rerun/posts (wall) = {ratios['rerun/posts']:.3f}; images/fetch (wall) = {ratios['images/fetch']:.2f} "
+                 f"(bare Scrapy fetching what an images run fetches, and nothing else, would make images/floor = "
+                 f"{ratios['images/floor'] * ratios['images/fetch']:.2f})")
     return "\n".join(lines)
 
 
@@ -219,9 +223,10 @@ def main() -> int:
     server = BenchServer(args.n, args.out / "cache", work)
     try:
         site = BenchSite(args.n, server.base, args.out / "cache")
-        config, urls = work / "sources.toml", work / "urls.txt"
+        config, urls = work / "sources.toml", {"floor": work / "urls.txt", "fetch": work / "fetch-urls.txt"}
         config.write_text(site.sources_toml(), encoding="utf-8")
-        urls.write_text("\n".join(site.page_urls()))
+        urls["floor"].write_text("\n".join(site.page_urls()))
+        urls["fetch"].write_text("\n".join(site.page_urls() + site.image_urls()))
         ceiling_urls = work / "ceiling.txt"
         ceiling_urls.write_text("\n".join(site.page_urls() + [f"{server.base}/img/own-{i}" for i in range(args.n)]))
         ceiling = json.loads(subprocess.run([sys.executable, "-m", "tests.bench.load", server.base, str(ceiling_urls), "3"],
@@ -253,6 +258,7 @@ def main() -> int:
         "ratios": {
             "posts/floor": round(med("posts", "pages_per_s") / med("floor", "pages_per_s"), 3),
             "images/floor": round(med("images", "pages_per_s") / med("floor", "pages_per_s"), 3),
+            "images/fetch": round(med("images", "wall_s") / med("fetch", "wall_s"), 3),
             "rerun/posts": round(med("rerun", "wall_s") / med("posts", "wall_s"), 3),
         },
         "samples": samples,

@@ -146,6 +146,10 @@ class BenchSite:
         urls = [self.base + p for p in self.pages if p.startswith(("/content/", "/feed/"))]
         return urls + self.article_urls
 
+    def image_urls(self) -> list[str]:
+        """Every image the articles show, once: what an images run requests besides its pages."""
+        return list(dict.fromkeys(url for n in range(self.n) for url in self._images_of(n)))
+
     def sources_toml(self) -> str:
         tables = ['[settings]\nIMAGE_LINKS = "local"\n']
         for url in self.list_urls:
