@@ -16,7 +16,7 @@ N_SOURCES ?= 1000
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,distributed]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,7 +25,13 @@ demo: install
 	$(BIN)/crawler demo --data $(DATA) --port $(DEMO_PORT) --tls-port $(DEMO_TLS_PORT)
 
 test: install
-	$(BIN)/python -m pytest -q -m "not slow and not hexo"
+	$(BIN)/python -m pytest -q -rs -m "not slow and not hexo"
+
+# The tests that talk to PostgreSQL on 127.0.0.1:5432 (database `test`, a schema of their own per
+# test, dropped after), required: a missing server fails them instead of skipping them.
+.PHONY: test-distributed
+test-distributed: install
+	REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -m services
 
 # The slow fault cases: runs killed at random moments, stalled and broken servers. The figures
 # they measured are written to $(DATA)/faults/summary.json.

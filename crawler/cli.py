@@ -11,9 +11,9 @@ from crawler.config import ConfigError, load_config
 from crawler.datadir import DataDir
 from crawler.lock import DataDirLock, LockBusy
 from crawler.report import RunReport, read_latest
-from crawler.state import StateStore
+from crawler.state import StateUnavailable, open_state
 
-EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
+EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 69, 75, 130
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -135,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
         if failures[0].check(LockBusy):
             print(f"crawler: {failures[0].value}", file=sys.stderr)
             return EXIT_BUSY
+        if failures[0].check(StateUnavailable):
+            print(f"crawler: {failures[0].value}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
         failures[0].raiseException()
     report = crawler.get_extension(RunReport)
     if report.error is not None:  # the report or the state could not be written: a full disk, say
@@ -261,16 +264,27 @@ def _take_lock(data_dir: DataDir, wait: float) -> DataDirLock | None:
     return lock
 
 
+def _existing_state(data_dir: DataDir, settings: dict | None = None):
+    """The state store to read, or None while there is none yet. ``STATE_URL`` as a crawl sees
+    it: the sources file's, else the environment's. Raises ``StateUnavailable``."""
+    url = (settings or {}).get("STATE_URL") or os.environ.get("STATE_URL", "")
+    if not url and not data_dir.state.exists():
+        return None
+    return open_state(data_dir, url)
+
+
 def list_sources(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
+        state = _existing_state(DataDir(Path(args.data)), config.settings)
     except ConfigError as exc:
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    state_path = DataDir(Path(args.data)).state
+    except StateUnavailable as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     last = {}
-    if state_path.exists():
-        state = StateStore(state_path)
+    if state is not None:
         last = state.source_runs()
         state.close()
     for source in config.sources:
@@ -300,8 +314,12 @@ def images(args: argparse.Namespace) -> int:
         return EXIT_FAILURES
     totals = {k: sum(s["images"][k] for s in report["sources"]) for k in ("mirrored", "reused", "failed", "bytes")}
     stored, stored_bytes = 0, 0
-    if data_dir.state.exists():
-        state = StateStore(data_dir.state)
+    try:
+        state = _existing_state(data_dir)
+    except StateUnavailable as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if state is not None:
         stored, stored_bytes = state.image_totals()
         state.close()
     print(f"last run ({report['started']} to {report['finished']}):")
@@ -327,7 +345,7 @@ def publish(args: argparse.Namespace) -> int:
     from crawler import publish as handoff
 
     data_dir, site = DataDir(Path(args.data)), Path(args.to)
-    if not data_dir.state.exists():
+    if not os.environ.get("STATE_URL") and not data_dir.state.exists():
         print(f"crawler: nothing to publish: {data_dir.root} holds no run yet", file=sys.stderr)
         return EXIT_FAILURES
     if args.images == "auto":
@@ -338,7 +356,11 @@ def publish(args: argparse.Namespace) -> int:
     if lock is None:
         return EXIT_BUSY
     with lock:
-        state = StateStore(data_dir.state)
+        try:
+            state = _existing_state(data_dir)
+        except StateUnavailable as exc:
+            print(f"crawler: {exc}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
         try:
             copies = handoff.plan(data_dir, site, state, with_images)
             for copy in copies:

@@ -19,7 +19,7 @@ from scrapy import signals
 from crawler.datadir import DataDir
 from crawler.files import remove_temporaries
 from crawler.lock import DataDirLock
-from crawler.state import StateStore
+from crawler.state import StateStore, open_state
 
 STATE_COMMIT_EVERY = 200
 """State writes grouped in one transaction (see ``StateStore``)."""
@@ -38,8 +38,12 @@ class DataDirGuard:
         settings = crawler.settings
         guard = cls(DataDir.from_settings(settings), settings.get("JOBDIR"))
         guard.lock.acquire(settings.getfloat("LOCK_WAIT"))  # raises LockBusy
-        guard.remove_leftovers()
-        guard.state = StateStore(guard.data_dir.state, commit_every=STATE_COMMIT_EVERY)
+        try:
+            guard.remove_leftovers()
+            guard.state = open_state(guard.data_dir, settings.get("STATE_URL"), STATE_COMMIT_EVERY)  # or StateUnavailable
+        except BaseException:
+            guard.lock.release()
+            raise
         crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(guard.engine_stopped, signal=signals.engine_stopped)
         return guard

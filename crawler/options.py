@@ -56,6 +56,14 @@ def _text(value) -> str | None:
     return None if isinstance(value, str) else f"must be a string (not {value!r})"
 
 
+def _database_url(value) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string (not {value!r})"
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        return f"must be empty (the state in DIR) or a postgresql:// URL (not {value.split('://')[0]!r}://…)"
+    return None
+
+
 def _size_pair(value) -> str | None:
     if isinstance(value, str):
         value = value.split(",")
@@ -115,6 +123,7 @@ RULES: dict[str, Rule] = {
     "IMAGES_THUMB_SIZE": _size_pair,
     "IMAGES_CHECK_WORKERS": _number(1, whole=True),
     "LOCK_WAIT": _number(0),
+    "STATE_URL": _database_url,
     "CONCURRENT_REQUESTS": _number(1, whole=True),
     "CONCURRENT_REQUESTS_PER_DOMAIN": _number(1, whole=True),
     "CONCURRENT_ITEMS": _number(1, whole=True),

@@ -1,5 +1,7 @@
 """Scrapy settings of the project; a sources file's ``[settings]`` table overrides any of them."""
 
+import os
+
 BOT_NAME = "crawler"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -63,6 +65,9 @@ DATA_DIR = "data"
 """Output folder: ``posts/``, ``images/``, ``state.sqlite3``, ``runs/`` (``crawler.datadir``)."""
 LOCK_WAIT = 0
 """Seconds to wait for another crawl of ``DATA_DIR`` to finish (``--wait``); 0: fail at once."""
+STATE_URL = os.environ.get("STATE_URL", "")
+"""Where the state lives: empty for ``DIR/state.sqlite3``, or ``postgresql://…`` (also read from
+the environment, so a password need not be in the sources file)."""
 IMAGE_PROXY = None
 """Prefix put before every ``http://`` src, e.g. ``https://cors.zfour.workers.dev/?``."""
 SANITIZE_HTML = True

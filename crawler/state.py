@@ -1,4 +1,5 @@
-"""What the pipeline remembers between runs, in ``DIR/state.sqlite3``.
+"""What the pipeline remembers between runs, in ``DIR/state.sqlite3`` (or, with ``STATE_URL``,
+in PostgreSQL: ``crawler.pgstate``).
 
 Each article has a stable key (its guid, else its canonical link) and keeps the file it was
 first written to: the same article always lands in the same file, two articles that want the
@@ -47,6 +48,21 @@ CREATE TABLE IF NOT EXISTS published (
     PRIMARY KEY (site, path)
 );
 """
+
+
+class StateUnavailable(Exception):
+    """The state cannot be opened (its database is unreachable): nothing can be recorded, so
+    nothing is crawled. The message says where and why, without a password."""
+
+
+def open_state(data_dir, url: str | None = None, commit_every: int = 1):
+    """The state store: PostgreSQL when ``url`` (``STATE_URL``) names a database, which several
+    machines can share; else ``DIR/state.sqlite3``. Both answer the same calls."""
+    if url:
+        from crawler.pgstate import PostgresStateStore  # psycopg only where it is used
+
+        return PostgresStateStore(url, commit_every=commit_every)
+    return StateStore(data_dir.state, commit_every=commit_every)
 
 
 def article_key(guid: str | None, link: str) -> str:

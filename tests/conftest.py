@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -89,3 +91,35 @@ def project_crawler(tmp_path):
     yield make
     for crawler in made:
         crawler.get_extension(DataDirGuard).engine_stopped()  # closes the state, frees DIR
+
+
+POSTGRES_ADMIN_URL = "postgresql://127.0.0.1:5432/test"
+"""The test machines' PostgreSQL (trust auth); each test gets a schema of its own in it."""
+
+
+def service_missing(what: str) -> None:
+    """Skip, saying which service is missing; where ``REQUIRE_SERVICES`` is set (``.ci/run``),
+    fail instead: there a skipped service test would pass off as a passing one."""
+    if os.environ.get("REQUIRE_SERVICES"):
+        pytest.fail(f"{what} (REQUIRE_SERVICES is set)")
+    pytest.skip(what)
+
+
+@pytest.fixture
+def postgres_url():
+    """A ``STATE_URL`` whose tables land in a fresh schema of the test database, dropped after."""
+    try:
+        import psycopg
+    except ImportError:
+        service_missing("psycopg is not installed (pip install -e '.[distributed]')")
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        service_missing(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {str(exc).strip().splitlines()[0]}")
+    schema = f"crawler_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()

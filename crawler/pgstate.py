@@ -1,0 +1,170 @@
+"""The state of ``crawler.state``, kept in PostgreSQL instead of ``DIR/state.sqlite3``.
+
+Chosen by ``STATE_URL = "postgresql://…"``: the same records behind the same methods, so the
+spider, the pipelines, the run report and the commands never know which one they talk to, and
+several machines can share one state. Times are ``timestamptz`` and run outcomes ``jsonb``; a
+schema of its own can be named in the URL (``?options=-csearch_path%3Dcrawler``).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from crawler.state import ArticleRecord, ImageRecord, StateUnavailable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    key        text PRIMARY KEY,
+    path       text NOT NULL UNIQUE,
+    hash       text NOT NULL,
+    source     text NOT NULL,
+    first_seen timestamptz NOT NULL,
+    last_seen  timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    url        text PRIMARY KEY,
+    path       text,
+    thumb      text,
+    checksum   text,
+    size       bigint,
+    error      text,
+    checked_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS source_runs (
+    name       text PRIMARY KEY,
+    finished   timestamptz NOT NULL,
+    outcome    jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS published (
+    site       text NOT NULL,
+    path       text NOT NULL,
+    hash       text NOT NULL,
+    PRIMARY KEY (site, path)
+);
+"""
+
+
+class PostgresStateStore:
+    """One connection to the database at ``url``; writes grouped as ``StateStore`` groups them
+    (one transaction every ``commit_every`` writes or ``commit_seconds`` seconds)."""
+
+    def __init__(self, url: str, commit_every: int = 1, commit_seconds: float = 1.0) -> None:
+        try:
+            self._db = psycopg.connect(url, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise StateUnavailable(f"cannot reach the state database ({_without_password(url)}): "
+                                   f"{str(exc).strip().splitlines()[0]}") from None
+        with self._db.transaction():
+            # Two first runs at once would both create the tables: one waits for the other.
+            self._db.execute("SELECT pg_advisory_xact_lock(hashtext('crawler state schema'))")
+            self._db.execute(_SCHEMA)
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
+        self._pending = 0
+        self._since = 0.0
+
+    def _write(self, sql: str, values: tuple) -> None:
+        if self._pending == 0:
+            self._since = time.monotonic()
+        self._db.execute(sql, values)
+        self._pending += 1
+        if self._pending >= self.commit_every or time.monotonic() - self._since >= self.commit_seconds:
+            self.flush()
+
+    def _one(self, sql: str, values: tuple):
+        return self._db.execute(sql, values).fetchone()
+
+    def flush(self) -> None:
+        """Commit the writes made so far."""
+        self._db.commit()
+        self._pending = 0
+
+    def close(self) -> None:
+        if not self._db.closed:
+            self.flush()
+            self._db.close()
+
+    def article(self, key: str) -> ArticleRecord | None:
+        row = self._one("SELECT key, path, hash, source, first_seen, last_seen FROM articles WHERE key = %s", (key,))
+        return None if row is None else ArticleRecord(*row)
+
+    def path_owner(self, path: str) -> str | None:
+        row = self._one("SELECT key FROM articles WHERE path = %s", (path,))
+        return row[0] if row else None
+
+    def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None:
+        """Remember an article whose post has been written (call only after the write)."""
+        seen = seen.astimezone(timezone.utc)
+        self._write(
+            "INSERT INTO articles (key, path, hash, source, first_seen, last_seen) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (key) DO UPDATE SET path = excluded.path, hash = excluded.hash,"
+            " source = excluded.source, last_seen = excluded.last_seen",
+            (key, path, hash, source, seen, seen),
+        )
+
+    def image(self, url: str) -> ImageRecord | None:
+        row = self._one("SELECT url, path, thumb, checksum, size, error, checked_at FROM images WHERE url = %s", (url,))
+        return None if row is None else ImageRecord(*row)
+
+    def record_image(self, url: str, path: str, thumb: str, checksum: str, size: int, when: datetime) -> None:
+        """Remember a stored image (call only once its files are in the store)."""
+        self._write(
+            "INSERT INTO images (url, path, thumb, checksum, size, error, checked_at) VALUES (%s, %s, %s, %s, %s, NULL, %s)"
+            " ON CONFLICT (url) DO UPDATE SET path = excluded.path, thumb = excluded.thumb, checksum = excluded.checksum,"
+            " size = excluded.size, error = NULL, checked_at = excluded.checked_at",
+            (url, path, thumb, checksum, size, when.astimezone(timezone.utc)),
+        )
+
+    def record_image_failure(self, url: str, error: str, when: datetime) -> None:
+        """Remember that an image cannot be had (not an image, 404…), keeping any older copy."""
+        self._write(
+            "INSERT INTO images (url, error, checked_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (url) DO UPDATE SET error = excluded.error, checked_at = excluded.checked_at",
+            (url, error, when.astimezone(timezone.utc)),
+        )
+
+    def image_totals(self) -> tuple[int, int]:
+        """How many images are stored, and their bytes."""
+        count, size = self._one("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM images WHERE path IS NOT NULL", ())
+        return count, int(size)
+
+    def articles(self) -> list[tuple[str, str]]:
+        """``(path, hash)`` of every post written."""
+        return self._db.execute("SELECT path, hash FROM articles ORDER BY path COLLATE \"C\"").fetchall()
+
+    def stored_images(self) -> list[tuple[str, str | None, str]]:
+        """``(path, thumb, checksum)`` of every image in the store."""
+        return self._db.execute(
+            "SELECT path, thumb, checksum FROM images WHERE path IS NOT NULL ORDER BY path COLLATE \"C\""
+        ).fetchall()
+
+    def record_source_runs(self, finished: datetime, outcomes: dict[str, dict]) -> None:
+        """Remember how this run went for each of its sources, and commit."""
+        finished = finished.astimezone(timezone.utc).replace(microsecond=0)
+        for name, outcome in outcomes.items():
+            self._write("INSERT INTO source_runs (name, finished, outcome) VALUES (%s, %s, %s)"
+                        " ON CONFLICT (name) DO UPDATE SET finished = excluded.finished, outcome = excluded.outcome",
+                        (name, finished, Jsonb(outcome)))
+        self.flush()
+
+    def source_runs(self) -> dict[str, tuple[str, dict]]:
+        rows = self._db.execute("SELECT name, finished, outcome FROM source_runs").fetchall()
+        return {name: (finished.astimezone(timezone.utc).isoformat(timespec="seconds"), outcome)
+                for name, finished, outcome in rows}
+
+    def published(self, site: str) -> dict[str, str]:
+        return dict(self._db.execute("SELECT path, hash FROM published WHERE site = %s", (site,)).fetchall())
+
+    def record_published(self, site: str, path: str, hash: str) -> None:
+        self._write("INSERT INTO published (site, path, hash) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (site, path) DO UPDATE SET hash = excluded.hash", (site, path, hash))
+
+
+def _without_password(url: str) -> str:
+    """The URL as it may appear in a message: no password."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
