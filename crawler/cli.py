@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     if report.error is not None:  # the report or the state could not be written: a full disk, say
         print(f"crawler: cannot write to {data_dir.root}: {report.error.strerror or report.error}", file=sys.stderr)
         return EXIT_FAILURES
-    print_summary(report.report, data_dir, report.path)
+    print_summary(report.report, crawler.settings.get("POSTS_STORE") or data_dir.posts, report.path)
     if report.report["finish_reason"] != "finished":
         print("interrupted: posts written so far are complete; `crawler run --resume` continues", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -199,7 +199,7 @@ class _Progress:
         sys.stderr.flush()
 
 
-def print_summary(report: dict, data_dir: DataDir, path: Path) -> None:
+def print_summary(report: dict, posts_store: str | Path, path: Path) -> None:
     columns = ("pages", "listed", "created", "updated", "unchanged", "failed", "images", "img-fail")
     rows = []
     for s in report["sources"]:
@@ -217,7 +217,7 @@ def print_summary(report: dict, data_dir: DataDir, path: Path) -> None:
     failures = sum(len(s["failures"]) for s in sources)
     images_failed = sum(s["images"]["failed"] for s in sources)
     not_fetched = [s["name"] for s in sources if not s["fetched"]]
-    line = f"{len(sources)} sources, {written} posts written to {data_dir.posts}, {failures} failures"
+    line = f"{len(sources)} sources, {written} posts written to {posts_store}, {failures} failures"
     if images_failed:
         line += f", {images_failed} images not mirrored (their posts keep the remote URL)"
     if not_fetched:

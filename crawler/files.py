@@ -52,10 +52,3 @@ def remove_temporaries(folder: Path) -> int:
             leftover.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def read_bytes_or_none(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return None

@@ -64,6 +64,13 @@ def _database_url(value) -> str | None:
     return None
 
 
+def _store_url(value) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string (not {value!r})"
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    return None if scheme in ("", "file", "s3") else f"must be a folder or an s3:// URL (not {scheme}://…)"
+
+
 def _size_pair(value) -> str | None:
     if isinstance(value, str):
         value = value.split(",")
@@ -124,6 +131,7 @@ RULES: dict[str, Rule] = {
     "IMAGES_CHECK_WORKERS": _number(1, whole=True),
     "LOCK_WAIT": _number(0),
     "STATE_URL": _database_url,
+    "POSTS_STORE": _store_url,
     "CONCURRENT_REQUESTS": _number(1, whole=True),
     "CONCURRENT_REQUESTS_PER_DOMAIN": _number(1, whole=True),
     "CONCURRENT_ITEMS": _number(1, whole=True),

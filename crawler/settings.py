@@ -65,6 +65,9 @@ DATA_DIR = "data"
 """Output folder: ``posts/``, ``images/``, ``state.sqlite3``, ``runs/`` (``crawler.datadir``)."""
 LOCK_WAIT = 0
 """Seconds to wait for another crawl of ``DATA_DIR`` to finish (``--wait``); 0: fail at once."""
+POSTS_STORE = ""
+"""Where posts go: empty for ``DIR/posts``, another folder, or ``s3://bucket/prefix/`` (with
+Scrapy's ``AWS_*`` settings; ``IMAGES_STORE`` takes the same URLs). See ``crawler.stores``."""
 STATE_URL = os.environ.get("STATE_URL", "")
 """Where the state lives: empty for ``DIR/state.sqlite3``, or ``postgresql://…`` (also read from
 the environment, so a password need not be in the sources file)."""

@@ -20,7 +20,6 @@ fingerprint) is what makes an image shared by many posts, or by two sources, one
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from concurrent.futures.process import BrokenProcessPool
@@ -32,33 +31,22 @@ from urllib.parse import urlsplit
 from itemadapter import ItemAdapter
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
-from scrapy.pipelines.files import FilesPipeline, FSFilesStore
+from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.files import logger as files_logger
 from scrapy.pipelines.media import FileException
 from scrapy.pipelines.media import logger as media_logger
 
 from crawler.datadir import DataDir
-from crawler.files import write_atomic
 from crawler.imagecheck import (CheckedImage, CheckerPool, ImageRejected, StoredImage, check_and_store, check_image,
                                 store_checked, stored_extension, stored_path)
 from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import StateStore
+from crawler.stores import AtomicFSFilesStore, settled
 
 logger = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
-
-
-class AtomicFSFilesStore(FSFilesStore):
-    """The file-system store, writing through a temporary file and a rename, so a killed run
-    never leaves half an image under its final name."""
-
-    def persist_file(self, path, buf, info, meta=None, headers=None) -> None:
-        write_atomic(Path(self.basedir, path), buf.getvalue())
-
-    def has(self, path: str) -> bool:
-        return Path(self.basedir, path).is_file()
 
 
 class ImageFailed(FileException):
@@ -227,13 +215,15 @@ class MirrorImagesPipeline(FilesPipeline):
                                                  str(self.store.basedir), path)
             else:
                 checked = await self.checkers.run(check_image, response.body, self.max_pixels, self.thumb_size)
-                stored = await asyncio.to_thread(self._persist, path, checked)
+                stored = await self._persist(path, checked)
         except ImageRejected as exc:
             raise ImageFailed(url, str(exc), permanent=True) from None
         except BrokenProcessPool:
             raise ImageFailed(url, "the image checker crashed on it", permanent=True) from None
         except OSError as exc:
             raise ImageFailed(url, f"cannot store it: {exc.strerror or exc}", permanent=False) from None
+        except Exception as exc:  # a remote store's refusal or outage (botocore's errors): next run
+            raise ImageFailed(url, f"cannot store it: {exc}", permanent=False) from None
         # Recorded here, in the crawl's thread, once both files are in the store.
         self.state.record_image(url, stored.path, stored.thumb, stored.checksum, stored.size, datetime.now(timezone.utc))
         self.stats.inc_value("images/mirrored")
@@ -242,10 +232,15 @@ class MirrorImagesPipeline(FilesPipeline):
             self.stats.inc_value("images/converted")
         return stored.checksum
 
-    def _persist(self, path: str, checked: CheckedImage) -> StoredImage:
-        """Write the image and its thumbnail through Scrapy's store (in a thread)."""
-        return store_checked(checked, path, lambda name, data, content_type: self.store.persist_file(
-            name, BytesIO(data), self.spiderinfo, headers={"Content-Type": content_type}))
+    async def _persist(self, path: str, checked: CheckedImage) -> StoredImage:
+        """Write the thumbnail, then the image, through Scrapy's store: from the crawl's thread,
+        where the store's own requests (run in Scrapy's threads) can be awaited one by one."""
+        writes: list[tuple[str, bytes, str]] = []
+        stored = store_checked(checked, path, lambda *write: writes.append(write))
+        for name, data, content_type in writes:
+            await settled(self.store.persist_file(name, BytesIO(data), self.spiderinfo,
+                                                  headers={"Content-Type": content_type}))
+        return stored
 
     def media_failed(self, failure, request, info):
         """Every way an image can fail ends as one ``ImageFailed`` naming its original URL:

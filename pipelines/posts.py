@@ -1,4 +1,4 @@
-"""Last step: render each article in the seed format and write it, atomically, once.
+"""Last step: render each article in the seed format and store it, atomically, once.
 
 The state store decides the file (the same article always gets the same one) and keeps the
 first-seen time that stands in for a missing date; a post whose bytes did not change is not
@@ -7,37 +7,49 @@ rewritten, so its modification time tells publishers nothing changed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import datetime, timezone
-from pathlib import Path
+from io import BytesIO
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from crawler import filenames, postformat
 from crawler.datadir import DataDir
-from crawler.files import read_bytes_or_none, write_atomic
 from crawler.lifecycle import state_of
 from crawler.state import StateStore, article_key
+from crawler.stores import AtomicFSFilesStore, open_post_store, settled
 
 
 class PostWriterPipeline:
-    def __init__(self, crawler, data_dir: DataDir, clean_titles: bool, force: bool = False) -> None:
+    """Writes each post to ``POSTS_STORE`` (``DIR/posts`` by default, or ``s3://…``).
+
+    A remote store answers later (Scrapy runs its requests in a thread), so items may overlap
+    here; the crawl's thread still makes every decision and every state record, and two items
+    never race for one article or one file name: an article already on its way makes the next
+    item for it wait, and a file name is claimed before its write starts.
+    """
+
+    def __init__(self, crawler, store_uri: str, clean_titles: bool, force: bool = False) -> None:
         self.crawler = crawler
-        self.posts_dir = data_dir.posts
+        self.store = open_post_store(store_uri, crawler.settings)
+        self.local = isinstance(self.store, AtomicFSFilesStore)
         self.clean_titles = clean_titles
         self.stats = crawler.stats
         self.force = force
         self.state: StateStore | None = None
-        self._folders: set[Path] = set()
-        """Post folders known to exist: one mkdir per folder and run, not one per post."""
+        self._on_the_way: dict[str, asyncio.Future] = {}
+        """Articles being written, by key."""
+        self._claimed: dict[str, str] = {}
+        """File names being written (not in the state yet), and the article that has each."""
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
         return cls(
             crawler,
-            data_dir=DataDir.from_settings(settings),
+            store_uri=settings.get("POSTS_STORE") or str(DataDir.from_settings(settings).posts),
             clean_titles=settings.getbool("CLEAN_TITLES"),
             force=settings.getbool("FORCE_REFRESH"),
         )
@@ -45,16 +57,28 @@ class PostWriterPipeline:
     def open_spider(self):
         self.state = state_of(self.crawler)
 
-    def process_item(self, item):
+    async def process_item(self, item):
         adapter = ItemAdapter(item)
-        now = datetime.now(timezone.utc)
         key = article_key(adapter.get("guid"), adapter["link"])
+        while (earlier := self._on_the_way.get(key)) is not None:
+            await earlier  # the same article in another item (a second source, a repeat)
+        done = asyncio.get_running_loop().create_future()
+        self._on_the_way[key] = done
+        try:
+            await self._write_post(adapter, key)
+        finally:
+            del self._on_the_way[key]
+            done.set_result(None)
+        return item
+
+    async def _write_post(self, adapter: ItemAdapter, key: str) -> None:
+        now = datetime.now(timezone.utc)
         known = self.state.article(key)
         if known is not None and known.source != adapter["source"]:
             # The same article through a second source: the source that wrote it first keeps it.
             self.stats.inc_value("posts/duplicate")
             adapter["post_path"], adapter["post_outcome"] = known.path, "duplicate"
-            return item
+            return
 
         title = adapter["title"]
         if self.clean_titles:
@@ -71,38 +95,48 @@ class PostWriterPipeline:
         )
         data = postformat.render(post).encode("utf-8")
         relpath = known.path if known else self._free_path(key, post)
-        path = self.posts_dir / relpath
-
         digest = hashlib.sha256(data).hexdigest()
-        if not self.force and known is not None and known.hash == digest and path.is_file():
-            outcome = "unchanged"  # the state knows these bytes are on disk: no need to read them
+        if not self.force and known is not None and known.hash == digest and self._still_stored(relpath):
+            outcome = "unchanged"  # the state knows these bytes are stored: no need to read them
         else:
-            on_disk = read_bytes_or_none(path)  # also a post of a run that died before recording it
-            if on_disk == data and not self.force:
-                outcome = "unchanged"
-            else:
-                outcome = "created" if on_disk is None else "updated"
-                self._write(path, relpath, data)
+            self._claimed[relpath] = key
+            try:
+                outcome = await self._store(relpath, data)
+            except OSError as exc:  # a folder's full disk
+                self.stats.inc_value("posts/failed")
+                raise DropItem(f"cannot write {relpath}: {exc.strerror or exc}") from None
+            except Exception as exc:  # a remote store's refusal or outage
+                self.stats.inc_value("posts/failed")
+                raise DropItem(f"cannot store {relpath}: {exc}") from None
+            finally:
+                del self._claimed[relpath]
         self.state.record(key, relpath, digest, adapter["source"], now)
         self.stats.inc_value(f"posts/{outcome}")
         adapter["post_path"] = relpath
         adapter["post_outcome"] = outcome
-        return item
 
-    def _write(self, path: Path, relpath: str, data: bytes) -> None:
+    def _still_stored(self, relpath: str) -> bool:
+        # A folder is asked (a post deleted by hand is written again); a remote store is
+        # trusted as the image index trusts it, rather than one request per post.
+        return self.store.has(relpath) if self.local else True
+
+    async def _store(self, relpath: str, data: bytes) -> str:
+        """Write ``data`` unless the store holds it already (a post of a run that died before
+        recording it); the outcome."""
         try:
-            if path.parent not in self._folders:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._folders.add(path.parent)
-            write_atomic(path, data, make_folder=False)
-        except OSError as exc:
-            self.stats.inc_value("posts/failed")
-            raise DropItem(f"cannot write {relpath}: {exc.strerror or exc}") from None
+            stat = await settled(self.store.stat_file(relpath, None))
+        except Exception:  # a remote store answers "not found" with an error
+            stat = {}
+        if stat.get("checksum") == hashlib.md5(data, usedforsecurity=False).hexdigest() and not self.force:
+            return "unchanged"
+        await settled(self.store.persist_file(relpath, BytesIO(data), None,
+                                              headers={"Content-Type": "text/markdown; charset=utf-8"}))
+        return "updated" if stat else "created"
 
     def _free_path(self, key: str, post: postformat.Post) -> str:
         """The original's file name, unless another article already has it."""
         relpath = filenames.post_relpath(post.categories, post.title).as_posix()
-        owner = self.state.path_owner(relpath)
+        owner = self._claimed.get(relpath) or self.state.path_owner(relpath)
         if owner is None or owner == key:
             return relpath
         return filenames.post_relpath(post.categories, post.title, filenames.name_suffix(key)).as_posix()

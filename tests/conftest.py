@@ -5,6 +5,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,3 +124,37 @@ def postgres_url():
     finally:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    """An S3 server of moto's on 127.0.0.1 for this test, with a bucket ``posts`` and the
+    settings that point Scrapy's S3 store at it."""
+    try:
+        import botocore.session
+        import moto.server  # noqa: F401  (the server is run as a module below)
+    except ImportError:
+        service_missing("moto[server] or botocore is not installed (pip install -e '.[test,distributed]')")
+    port = free_port()
+    log = (tmp_path / "moto.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    settings = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_REGION_NAME": "us-east-1"}
+    client = botocore.session.get_session().create_client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    try:
+        for _ in range(100):
+            try:
+                client.create_bucket(Bucket="posts")
+                break
+            except Exception:
+                if process.poll() is not None:
+                    pytest.fail(f"moto's S3 server did not start: {(tmp_path / 'moto.log').read_text()[-500:]}")
+                time.sleep(0.1)
+        yield client, settings
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from itemadapter import ItemAdapter
 from scrapy.http import Request, TextResponse, XmlResponse
 
@@ -26,7 +28,6 @@ async def start_requests(spider: SourcesSpider) -> list[Request]:
 
 
 def test_every_source_starts_in_one_spider_and_its_requests_name_it(project_crawler):
-    import asyncio
 
     crawler = project_crawler(CONFIG)
     spider = SourcesSpider.from_crawler(crawler)
@@ -50,7 +51,7 @@ def test_feed_reader_and_post_writer_in_process(project_crawler, tmp_path):
 
     body_rules, writer = BodyRulesPipeline.from_crawler(crawler), PostWriterPipeline.from_crawler(crawler)
     writer.open_spider()
-    item = writer.process_item(body_rules.process_item(items[0]))
+    item = asyncio.run(writer.process_item(body_rules.process_item(items[0])))
     post = (tmp_path / "data" / "posts" / ItemAdapter(item)["post_path"]).read_text(encoding="utf-8")
     assert ItemAdapter(item)["post_outcome"] == "created"
     assert 'src="https://proxy.test/?http://img.test/a.jpg"' in post and "title: '甲'" in post
