@@ -19,10 +19,10 @@ from scrapy import signals
 from crawler.datadir import DataDir
 from crawler.files import remove_temporaries
 from crawler.lock import DataDirLock
-from crawler.state import StateStore, open_state
+from crawler.state import State, open_state
 
 STATE_COMMIT_EVERY = 200
-"""State writes grouped in one transaction (see ``StateStore``)."""
+"""State writes grouped in one transaction (see ``crawler.state.StateStore``)."""
 
 
 class DataDirGuard:
@@ -30,7 +30,7 @@ class DataDirGuard:
         self.data_dir = data_dir
         self.jobdir = Path(jobdir).resolve() if jobdir else None
         self.lock = DataDirLock(data_dir)
-        self.state: StateStore | None = None
+        self.state: State | None = None
         self.finish_reason: str | None = None
 
     @classmethod
@@ -70,7 +70,7 @@ class DataDirGuard:
             self.lock.release()
 
 
-def state_of(crawler) -> StateStore:
+def state_of(crawler) -> State:
     """The crawl's state store (from the spider's ``from_crawler`` on, once extensions exist)."""
     guard = crawler.get_extension(DataDirGuard)
     if guard is None or guard.state is None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
-from crawler.state import StateStore
+from crawler.state import State
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Copy:
     created: bool
 
 
-def plan(data_dir: DataDir, site: Path, state: StateStore, with_images: bool) -> list[Copy]:
+def plan(data_dir: DataDir, site: Path, state: State, with_images: bool) -> list[Copy]:
     """Every file that differs from what ``site`` last received."""
     site_key = str(site.resolve())
     published = state.published(site_key)
@@ -48,7 +48,7 @@ def plan(data_dir: DataDir, site: Path, state: StateStore, with_images: bool) ->
     return copies
 
 
-def publish(copies: list[Copy], site: Path, state: StateStore) -> None:
+def publish(copies: list[Copy], site: Path, state: State) -> None:
     site_key = str(site.resolve())
     for copy in copies:
         write_atomic(copy.target, copy.source.read_bytes())

@@ -41,7 +41,7 @@ from crawler.imagecheck import (CheckedImage, CheckerPool, ImageRejected, Stored
                                 store_checked, stored_extension, stored_path)
 from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
-from crawler.state import StateStore
+from crawler.state import State
 from crawler.stores import AtomicFSFilesStore, settled
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class MirrorImagesPipeline(FilesPipeline):
         super().__init__(store_uri, crawler=crawler)
         settings = crawler.settings
         self.stats = crawler.stats
-        self.state: StateStore | None = None
+        self.state: State | None = None
         self.proxy = settings.get("IMAGE_PROXY") or None
         # Checked with the sources file (crawler.options): read here, not checked again.
         self.fetch_mode = settings.get("IMAGE_FETCH")

@@ -18,7 +18,7 @@ from scrapy.exceptions import DropItem
 from crawler import filenames, postformat
 from crawler.datadir import DataDir
 from crawler.lifecycle import state_of
-from crawler.state import StateStore, article_key
+from crawler.state import State, article_key
 from crawler.stores import AtomicFSFilesStore, open_post_store, settled
 
 
@@ -38,7 +38,7 @@ class PostWriterPipeline:
         self.clean_titles = clean_titles
         self.stats = crawler.stats
         self.force = force
-        self.state: StateStore | None = None
+        self.state: State | None = None
         self._on_the_way: dict[str, asyncio.Future] = {}
         """Articles being written, by key."""
         self._claimed: dict[str, str] = {}
