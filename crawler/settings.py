@@ -110,3 +110,10 @@ IMAGES_MAX_PIXELS = 40_000_000
 IMAGES_THUMB_SIZE = [400, 300]
 IMAGES_CHECK_WORKERS = 2
 """Worker processes that check and thumbnail images, beside the crawl, for the whole run."""
+
+# Scrapy's own extensions less its remote control: that one is off (REMOTE_CONTROL_ENABLED) but
+# Scrapy imports every listed extension to read its priority, and its module loads aiohttp's web
+# server, a tenth of a second of every run's start.
+from scrapy.settings.default_settings import EXTENSIONS_BASE as _SCRAPY_EXTENSIONS  # noqa: E402
+
+EXTENSIONS_BASE = {path: order for path, order in _SCRAPY_EXTENSIONS.items() if not path.endswith(".RemoteControl")}
