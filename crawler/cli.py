@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         "written atomically one by one; nothing else in the site is touched.",
     )
     publish.add_argument("--to", required=True, metavar="SITE", help="the Hexo site's folder")
+    publish.add_argument("--config", metavar="FILE",
+                         help="the sources file whose [settings] name the stores and the state "
+                         "(POSTS_STORE, IMAGES_STORE, STATE_URL, AWS_*); default: DIR's own")
     publish.add_argument("--data", default="data", metavar="DIR", help="output folder (default: %(default)s)")
     publish.add_argument("--images", choices=["auto", "yes", "no"], default="auto",
                          help="copy images: auto (when the last run used IMAGE_LINKS = \"local\"), yes or no")
@@ -343,9 +346,19 @@ def _size(n: float) -> str:
 
 def publish(args: argparse.Namespace) -> int:
     from crawler import publish as handoff
+    from crawler.stores import open_store
 
     data_dir, site = DataDir(Path(args.data)), Path(args.to)
-    if not os.environ.get("STATE_URL") and not data_dir.state.exists():
+    try:
+        settings = _settings_of(args.config)
+        state = _existing_state(data_dir, {"STATE_URL": settings.get("STATE_URL")})
+    except ConfigError as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StateUnavailable as exc:
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if state is None:
         print(f"crawler: nothing to publish: {data_dir.root} holds no run yet", file=sys.stderr)
         return EXIT_FAILURES
     if args.images == "auto":
@@ -354,26 +367,38 @@ def publish(args: argparse.Namespace) -> int:
         with_images = args.images == "yes"
     lock = _take_lock(data_dir, args.wait)
     if lock is None:
+        state.close()
         return EXIT_BUSY
     with lock:
         try:
-            state = _existing_state(data_dir)
-        except StateUnavailable as exc:
-            print(f"crawler: {exc}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
-        try:
-            copies = handoff.plan(data_dir, site, state, with_images)
+            posts = open_store(settings.get("POSTS_STORE") or str(data_dir.posts), settings)
+            images = open_store(settings.get("IMAGES_STORE") or str(data_dir.images), settings)
+            copies = handoff.plan(posts, images, site, state, with_images)
             for copy in copies:
                 action = "create" if copy.created else "update"
                 print(f"would {action} {copy.target}" if args.dry_run else f"{action}d {copy.target}")
-            if not args.dry_run:
-                handoff.publish(copies, site, state)
+            missing = [] if args.dry_run else handoff.publish(copies, site, state)
         finally:
             state.close()
-    posts = sum(1 for c in copies if c.key.startswith("posts/"))
+    for copy in missing:
+        print(f"crawler: {copy.key} is recorded but gone from its store: not copied", file=sys.stderr)
+    copied = [c for c in copies if c not in missing]
+    posts_copied = sum(1 for c in copied if c.key.startswith("posts/"))
     verb = "would copy" if args.dry_run else "copied"
-    print(f"{verb} {posts} posts and {len(copies) - posts} images to {site}")
-    return EXIT_OK
+    print(f"{verb} {posts_copied} posts and {len(copied) - posts_copied} images to {site}")
+    return EXIT_FAILURES if missing else EXIT_OK
+
+
+def _settings_of(config: str | None):
+    """The project's settings with a sources file's ``[settings]`` over them (for commands
+    that read what a crawl wrote, and must look where it wrote)."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    if config:
+        settings.setdict(load_config(config).settings, priority="cmdline")
+    return settings
 
 
 if __name__ == "__main__":

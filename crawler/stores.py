@@ -38,6 +38,13 @@ class AtomicFSFilesStore(FSFilesStore):
     def has(self, path: str) -> bool:
         return Path(self.basedir, path).is_file()
 
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it is not there (for ``crawler publish``)."""
+        try:
+            return Path(self.basedir, path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
 
 class ConfiguredS3FilesStore(S3FilesStore):
     """Scrapy's S3 store, given its settings when it is made rather than through class
@@ -54,15 +61,28 @@ class ConfiguredS3FilesStore(S3FilesStore):
         self.POLICY = settings["FILES_STORE_S3_ACL"]
         super().__init__(uri)
 
+    def has(self, path: str) -> bool:
+        return True  # the state is trusted rather than a request per file (see read)
 
-def open_post_store(uri: str, settings):
-    """The store ``POSTS_STORE`` names: a folder (a path or ``file://``) or ``s3://``."""
+    def read(self, path: str) -> bytes | None:
+        """The object's bytes, or None when it is not there (for ``crawler publish``, which
+        runs outside the crawl, so the request is made here and now)."""
+        try:
+            answer = self.s3_client.get_object(Bucket=self.bucket, Key=f"{self.prefix}{path}")
+        except self.s3_client.exceptions.NoSuchKey:
+            return None
+        return answer["Body"].read()
+
+
+def open_store(uri: str, settings):
+    """The store ``POSTS_STORE`` (or, for ``crawler publish``, ``IMAGES_STORE``) names: a folder
+    (a path or ``file://``) or ``s3://``."""
     scheme = "" if Path(uri).is_absolute() else urlsplit(uri).scheme
     if scheme in ("", "file"):
         return AtomicFSFilesStore(uri)
     if scheme == "s3":
         return ConfiguredS3FilesStore(uri, settings)
-    raise ValueError(f"POSTS_STORE: {uri}: must be a folder or an s3:// URL")
+    raise ValueError(f"{uri}: must be a folder or an s3:// URL")
 
 
 async def settled(answer):

@@ -19,7 +19,7 @@ from crawler import filenames, postformat
 from crawler.datadir import DataDir
 from crawler.lifecycle import state_of
 from crawler.state import State, article_key
-from crawler.stores import AtomicFSFilesStore, open_post_store, settled
+from crawler.stores import open_store, settled
 
 
 class PostWriterPipeline:
@@ -33,8 +33,7 @@ class PostWriterPipeline:
 
     def __init__(self, crawler, store_uri: str, clean_titles: bool, force: bool = False) -> None:
         self.crawler = crawler
-        self.store = open_post_store(store_uri, crawler.settings)
-        self.local = isinstance(self.store, AtomicFSFilesStore)
+        self.store = open_store(store_uri, crawler.settings)
         self.clean_titles = clean_titles
         self.stats = crawler.stats
         self.force = force
@@ -96,8 +95,10 @@ class PostWriterPipeline:
         data = postformat.render(post).encode("utf-8")
         relpath = known.path if known else self._free_path(key, post)
         digest = hashlib.sha256(data).hexdigest()
-        if not self.force and known is not None and known.hash == digest and self._still_stored(relpath):
-            outcome = "unchanged"  # the state knows these bytes are stored: no need to read them
+        if not self.force and known is not None and known.hash == digest and self.store.has(relpath):
+            # The state knows these bytes are stored: a folder is asked anyway (a post deleted by
+            # hand is written again), a remote store trusted rather than asked once per post.
+            outcome = "unchanged"
         else:
             self._claimed[relpath] = key
             try:
@@ -115,10 +116,6 @@ class PostWriterPipeline:
         adapter["post_path"] = relpath
         adapter["post_outcome"] = outcome
 
-    def _still_stored(self, relpath: str) -> bool:
-        # A folder is asked (a post deleted by hand is written again); a remote store is
-        # trusted as the image index trusts it, rather than one request per post.
-        return self.store.has(relpath) if self.local else True
 
     async def _store(self, relpath: str, data: bytes) -> str:
         """Write ``data`` unless the store holds it already (a post of a run that died before

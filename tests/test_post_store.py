@@ -27,7 +27,8 @@ def stored(client, prefix: str) -> dict[str, dict]:
 
 def test_posts_go_to_s3_byte_for_byte_as_to_a_folder(server, tmp_path, s3_server):
     client, aws = s3_server
-    items = "".join(feed_item(n, f"云{n}", f"<p>正文 {n}</p>") for n in range(4))
+    # two articles share a title: the second gets the suffixed name in the store as in a folder
+    items = "".join(feed_item(n, f"云{n % 3}", f"<p>正文 {n}</p>") for n in range(4))
     server.add("/feed.xml", feed_xml(items), content_type="application/rss+xml")
     folder_config, s3_config = tmp_path / "folder.toml", tmp_path / "s3.toml"
     write_config(folder_config, server.base_url)
@@ -42,9 +43,9 @@ def test_posts_go_to_s3_byte_for_byte_as_to_a_folder(server, tmp_path, s3_server
     assert "4 posts written to s3://posts/site/" in first.stdout
     objects = stored(client, "site/")
     got = {key: client.get_object(Bucket="posts", Key="site/" + key)["Body"].read() for key in objects}
-    assert got == expected and len(got) == 4
+    assert got == expected and len(got) == 4 and len([k for k in got if "云0" in k]) == 2
     assert {o["Key"] for o in objects.values()} and not (data / "posts").exists()
-    assert client.head_object(Bucket="posts", Key="site/站/频道/子/云0.md")["ContentType"] == "text/markdown; charset=utf-8"
+    assert client.head_object(Bucket="posts", Key="site/站/频道/子/云1.md")["ContentType"] == "text/markdown; charset=utf-8"
 
     # nothing changed: nothing is written again
     second = run_crawler("run", "--config", str(s3_config), "--data", str(data), "--no-images")
@@ -99,3 +100,38 @@ def test_images_and_thumbnails_go_to_the_same_kind_of_store(server, tmp_path, s3
     assert client.get_object(Bucket="posts", Key="images/" + full)["Body"].read() == images.picture()
     post = client.get_object(Bucket="posts", Key="site/站/频道/子/图.md")["Body"].read().decode()
     assert f'src="/images/{full}"' in post
+
+
+def site_tree(site) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def test_publish_from_s3_gives_the_site_a_folder_run_gives(server, tmp_path, s3_server):
+    from tests import images
+
+    client, aws = s3_server
+    base = server.base_url
+    server.add("/i/a.jpg", images.picture(), content_type="image/jpeg")
+    server.add("/i/b.png", images.transparent_png(), content_type="image/png")
+    items = "".join(feed_item(n, f"发{n}", f'<p>{n}</p><p><img src="{base}/i/{"ab"[n % 2]}.{("jpg", "png")[n % 2]}"></p>')
+                    for n in range(3))
+    server.add("/feed.xml", feed_xml(items), content_type="application/rss+xml")
+    folder_config, s3_config = tmp_path / "folder.toml", tmp_path / "s3.toml"
+    write_config(folder_config, base, IMAGE_LINKS="local")
+    write_config(s3_config, base, IMAGE_LINKS="local", POSTS_STORE="s3://posts/p/", IMAGES_STORE="s3://posts/i/", **aws)
+    for config, data, site in ((folder_config, "folder", "site-folder"), (s3_config, "s3", "site-s3")):
+        crawled = run_crawler("run", "--config", str(config), "--data", str(tmp_path / data))
+        assert crawled.returncode == 0, crawled.stderr
+        published = run_crawler("publish", "--config", str(config), "--data", str(tmp_path / data),
+                                "--to", str(tmp_path / site))
+        assert published.returncode == 0, published.stderr
+        assert "copied 3 posts and 4 images" in published.stdout  # two images and their thumbnails
+    assert site_tree(tmp_path / "site-s3") == site_tree(tmp_path / "site-folder")
+    # nothing changed since: nothing is copied again, and the store is not read for it
+    again = run_crawler("publish", "--config", str(s3_config), "--data", str(tmp_path / "s3"), "--to", str(tmp_path / "site-s3"))
+    assert again.returncode == 0 and "copied 0 posts and 0 images" in again.stdout
+    # a post recorded in the state but gone from the store is said, not silently skipped
+    (tmp_path / "site-s3" / "source" / "_posts" / "站" / "频道" / "子" / "发0.md").unlink()
+    client.delete_object(Bucket="posts", Key="p/站/频道/子/发0.md")
+    gone = run_crawler("publish", "--config", str(s3_config), "--data", str(tmp_path / "s3"), "--to", str(tmp_path / "site-s3"))
+    assert gone.returncode == 1 and "posts/站/频道/子/发0.md is recorded but gone from its store" in gone.stderr
