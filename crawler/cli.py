@@ -373,6 +373,11 @@ def publish(args: argparse.Namespace) -> int:
         try:
             posts = open_store(settings.get("POSTS_STORE") or str(data_dir.posts), settings)
             images = open_store(settings.get("IMAGES_STORE") or str(data_dir.images), settings)
+        except ValueError as exc:  # an IMAGES_STORE of a kind publish cannot read (gs://, ftp://)
+            state.close()
+            print(f"crawler: cannot publish from {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        try:
             copies = handoff.plan(posts, images, site, state, with_images)
             for copy in copies:
                 action = "create" if copy.created else "update"

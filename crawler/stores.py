@@ -2,9 +2,10 @@
 
 ``IMAGES_STORE`` has always gone through Scrapy's stores (FilesPipeline); ``POSTS_STORE`` goes
 through the same ones, so ``s3://bucket/posts/`` (with Scrapy's ``AWS_*`` settings, e.g.
-``AWS_ENDPOINT_URL`` for a MinIO-style server) works for both (and ``gs://``, ``ftp://`` for
-images). A folder is written through a temporary file and a rename; a remote store gets each file in one
-request (one PUT of the whole file is atomic on S3), so no reader ever sees half of one.
+``AWS_ENDPOINT_URL`` for a MinIO-style server) works for both (images may also go to ``gs://``
+or ``ftp://``). A folder is written through a temporary file and a rename; a remote store gets
+each file in one request (one PUT of the whole file is atomic on S3), so no reader ever sees
+half of one.
 """
 
 from __future__ import annotations
