@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from crawler.config import ConfigError, load_config
+from crawler.config import Config, ConfigError, load_config
 from crawler.datadir import DataDir
 from crawler.lock import DataDirLock, LockBusy
 from crawler.report import RunReport, read_latest
@@ -105,7 +105,15 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return {"run": run, "demo": demo, "sources": list_sources, "images": images, "publish": publish}[args.command](args)
+    command = {"run": run, "demo": demo, "sources": list_sources, "images": images, "publish": publish}[args.command]
+    try:
+        return command(args)
+    except ConfigError as exc:  # a sources file or setting that cannot be used: nothing was done
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StateUnavailable as exc:  # the state's database cannot be reached: nothing was done
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
 
 
 # --- run ------------------------------------------------------------------------------------
@@ -114,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """One crawler for every chosen source; the crawl's own extensions take the lock, write
     the report and the sources' history: this only parses, starts and prints."""
-    try:
-        load_config(args.config).choose(args.source, getattr(args, "category", []))
-    except ConfigError as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+    load_config(args.config).choose(args.source, getattr(args, "category", []))  # or ConfigError
     data_dir = DataDir(Path(args.data))
     from scrapy.crawler import CrawlerProcess
 
@@ -138,10 +142,7 @@ def run(args: argparse.Namespace) -> int:
         if failures[0].check(LockBusy):
             print(f"crawler: {failures[0].value}", file=sys.stderr)
             return EXIT_BUSY
-        if failures[0].check(StateUnavailable):
-            print(f"crawler: {failures[0].value}", file=sys.stderr)
-            return EXIT_UNAVAILABLE
-        failures[0].raiseException()
+        failures[0].raiseException()  # StateUnavailable, say: main says it
     report = crawler.get_extension(RunReport)
     if report.error is not None:  # the report or the state could not be written: a full disk, say
         print(f"crawler: cannot write to {data_dir.root}: {report.error.strerror or report.error}", file=sys.stderr)
@@ -155,10 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace, data_dir: DataDir):
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    from scrapy.utils.project import get_project_settings
-
-    settings = get_project_settings()
+    settings = _project_settings()  # the spider applies the sources file's [settings] itself
     settings.set("SOURCES_FILE", str(Path(args.config).resolve()), priority="cmdline")
     settings.set("DATA_DIR", str(data_dir.root.resolve()), priority="cmdline")
     settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
@@ -267,25 +265,29 @@ def _take_lock(data_dir: DataDir, wait: float) -> DataDirLock | None:
     return lock
 
 
-def _existing_state(data_dir: DataDir, settings: dict | None = None):
-    """The state store to read, or None while there is none yet. ``STATE_URL`` as a crawl sees
-    it: the sources file's, else the environment's. Raises ``StateUnavailable``."""
-    url = (settings or {}).get("STATE_URL") or os.environ.get("STATE_URL", "")
+def _project_settings(config: Config | None = None):
+    """The project's settings, with a sources file's ``[settings]`` over them when given: what
+    the commands that read a crawl's output need to look where the crawl wrote."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    if config is not None:
+        settings.setdict(config.settings, priority="cmdline")
+    return settings
+
+
+def _existing_state(data_dir: DataDir, url: str):
+    """The state store to read (``url``: ``STATE_URL``), or None while DIR holds none yet.
+    Raises ``StateUnavailable``."""
     if not url and not data_dir.state.exists():
         return None
     return open_state(data_dir, url)
 
 
 def list_sources(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-        state = _existing_state(DataDir(Path(args.data)), config.settings)
-    except ConfigError as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except StateUnavailable as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    config = load_config(args.config)
+    state = _existing_state(DataDir(Path(args.data)), _project_settings(config).get("STATE_URL"))
     last = {}
     if state is not None:
         last = state.source_runs()
@@ -317,11 +319,7 @@ def images(args: argparse.Namespace) -> int:
         return EXIT_FAILURES
     totals = {k: sum(s["images"][k] for s in report["sources"]) for k in ("mirrored", "reused", "failed", "bytes")}
     stored, stored_bytes = 0, 0
-    try:
-        state = _existing_state(data_dir)
-    except StateUnavailable as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    state = _existing_state(data_dir, _project_settings().get("STATE_URL"))
     if state is not None:
         stored, stored_bytes = state.image_totals()
         state.close()
@@ -349,15 +347,8 @@ def publish(args: argparse.Namespace) -> int:
     from crawler.stores import open_store
 
     data_dir, site = DataDir(Path(args.data)), Path(args.to)
-    try:
-        settings = _settings_of(args.config)
-        state = _existing_state(data_dir, {"STATE_URL": settings.get("STATE_URL")})
-    except ConfigError as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except StateUnavailable as exc:
-        print(f"crawler: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+    settings = _project_settings(load_config(args.config) if args.config else None)
+    state = _existing_state(data_dir, settings.get("STATE_URL"))
     if state is None:
         print(f"crawler: nothing to publish: {data_dir.root} holds no run yet", file=sys.stderr)
         return EXIT_FAILURES
@@ -392,18 +383,6 @@ def publish(args: argparse.Namespace) -> int:
     verb = "would copy" if args.dry_run else "copied"
     print(f"{verb} {posts_copied} posts and {len(copied) - posts_copied} images to {site}")
     return EXIT_FAILURES if missing else EXIT_OK
-
-
-def _settings_of(config: str | None):
-    """The project's settings with a sources file's ``[settings]`` over them (for commands
-    that read what a crawl wrote, and must look where it wrote)."""
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    from scrapy.utils.project import get_project_settings
-
-    settings = get_project_settings()
-    if config:
-        settings.setdict(load_config(config).settings, priority="cmdline")
-    return settings
 
 
 if __name__ == "__main__":
