@@ -198,8 +198,8 @@ class MirrorImagesPipeline(FilesPipeline):
         if len(response.body) > self.max_bytes:
             raise ImageFailed(url, f"{len(response.body)} bytes, more than IMAGES_MAX_BYTES", permanent=True)
         result = await super().media_downloaded(response, request, info, item=item)
-        known = self.state.image(url)  # recorded by file_downloaded a moment ago
-        return {**result, "url": url, "thumb": known.thumb, "size": known.size}
+        stored = request.meta.pop("stored_image")  # file_downloaded's, passed on with the request
+        return {**result, "url": url, "thumb": stored.thumb, "size": stored.size}
 
     async def file_downloaded(self, response, request, info, *, item=None):
         """Pillow's verdict from a worker process (``CheckerPool``), both files stored, and the
@@ -226,6 +226,7 @@ class MirrorImagesPipeline(FilesPipeline):
             raise ImageFailed(url, f"cannot store it: {exc}", permanent=False) from None
         # Recorded here, in the crawl's thread, once both files are in the store.
         self.state.record_image(url, stored.path, stored.thumb, stored.checksum, stored.size, datetime.now(timezone.utc))
+        request.meta["stored_image"] = stored  # FilesPipeline hands on only the checksum
         self.stats.inc_value("images/mirrored")
         self.stats.inc_value("images/bytes", stored.size)
         if stored.converted_from:

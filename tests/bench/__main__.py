@@ -227,9 +227,7 @@ def main() -> int:
         config.write_text(site.sources_toml(), encoding="utf-8")
         urls["floor"].write_text("\n".join(site.page_urls()))
         urls["fetch"].write_text("\n".join(site.page_urls() + site.image_urls()))
-        ceiling_urls = work / "ceiling.txt"
-        ceiling_urls.write_text("\n".join(site.page_urls() + [f"{server.base}/img/own-{i}" for i in range(args.n)]))
-        ceiling = json.loads(subprocess.run([sys.executable, "-m", "tests.bench.load", server.base, str(ceiling_urls), "3"],
+        ceiling = json.loads(subprocess.run([sys.executable, "-m", "tests.bench.load", server.base, str(urls["fetch"]), "3"],
                                             cwd=ROOT, capture_output=True, text=True, check=True).stdout)
         samples: dict[str, list[dict]] = {kind: [] for kind in KINDS}
         for rep in range(args.reps):
