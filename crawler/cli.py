@@ -69,6 +69,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     images.add_argument("--data", default="data", metavar="DIR", help="output folder (default: %(default)s)")
 
+    enqueue = commands.add_parser(
+        "enqueue", help="start a shared run that `crawler worker` processes crawl together",
+        description="Queue a run of the chosen sources (all by default) in the frontier "
+        "(FRONTIER_URL, a Redis) for the workers of every machine, and print its id. The "
+        "workers share the state (STATE_URL, PostgreSQL) and the stores (POSTS_STORE, "
+        "IMAGES_STORE). Exit status: 0, 2 for a configuration error, 69 when a service is "
+        "unreachable.",
+    )
+    enqueue.add_argument("--config", default="sources.toml", metavar="FILE", help="sources file (default: %(default)s)")
+    enqueue.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source; repeat for several")
+    enqueue.add_argument("--category", action="append", default=[], metavar="PATH",
+                         help="only sources whose categories start with PATH; repeat for several")
+    enqueue.add_argument("--force", action="store_true", help="fetch known articles again and rewrite their posts")
+
+    worker = commands.add_parser(
+        "worker", help="crawl the shared runs of the frontier, with every other worker",
+        description="Work on the oldest unfinished run of the frontier until it is done, then on "
+        "the next; wait for new ones, or with --burst exit when none is left. Run one per "
+        "machine (or several, each with its own --data). Exit status: 0, 2 for a configuration "
+        "error, 69 when a service is unreachable or was lost, 130 when interrupted.",
+    )
+    worker.add_argument("--config", default="sources.toml", metavar="FILE", help="sources file (default: %(default)s)")
+    worker.add_argument("--data", default="data", metavar="DIR",
+                        help="this worker's own folder: its lock, HTTP cache and reports (default: %(default)s)")
+    worker.add_argument("--burst", action="store_true", help="exit once no unfinished run is left")
+    worker.add_argument("--no-images", action="store_true", help="do not mirror images")
+    worker.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, help="Scrapy log level (default: %(default)s)")
+
+    status = commands.add_parser(
+        "status", help="how a shared run goes or went, source by source and worker by worker",
+        description="The per-source table of a shared run (the latest by default), added up "
+        "from every worker's report, with what is left in the frontier and which worker did what.",
+    )
+    status.add_argument("run", nargs="?", metavar="RUN", help="the run's id, as `crawler enqueue` printed it")
+    status.add_argument("--config", default="sources.toml", metavar="FILE", help="sources file (default: %(default)s)")
+    status.add_argument("--data", default="data", metavar="DIR", help="output folder (default: %(default)s)")
+
     publish = commands.add_parser(
         "publish", help="copy new and changed posts (and images) into a Hexo site",
         description="Copy the posts that changed since the last publish to SITE/source/_posts/ and, "
@@ -105,13 +142,19 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    command = {"run": run, "demo": demo, "sources": list_sources, "images": images, "publish": publish}[args.command]
+    from crawler import shared
+
+    command = {"run": run, "demo": demo, "sources": list_sources, "images": images, "publish": publish,
+               "enqueue": shared.enqueue, "worker": shared.worker, "status": shared.status}[args.command]
     try:
         return command(args)
     except ConfigError as exc:  # a sources file or setting that cannot be used: nothing was done
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StateUnavailable as exc:  # the state's database cannot be reached: nothing was done
+        print(f"crawler: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except shared.FrontierUnavailable as exc:  # Redis cannot be reached: nothing was done
         print(f"crawler: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
 
@@ -200,7 +243,7 @@ class _Progress:
         sys.stderr.flush()
 
 
-def print_summary(report: dict, posts_store: str | Path, path: Path) -> None:
+def print_summary(report: dict, posts_store: str | Path, path: Path | None) -> None:
     columns = ("pages", "listed", "created", "updated", "unchanged", "failed", "images", "img-fail")
     rows = []
     for s in report["sources"]:
@@ -224,7 +267,8 @@ def print_summary(report: dict, posts_store: str | Path, path: Path) -> None:
     if not_fetched:
         line += f"; not fetched: {', '.join(not_fetched)}"
     print(line)
-    print(f"report: {path}")
+    if path is not None:
+        print(f"report: {path}")
 
 
 # --- demo -----------------------------------------------------------------------------------

@@ -64,6 +64,14 @@ def _database_url(value) -> str | None:
     return None
 
 
+def _frontier_url(value) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string (not {value!r})"
+    if value and not value.startswith(("redis://", "rediss://", "unix://")):
+        return f"must be empty or a redis:// URL (not {value.split('://')[0]!r}://…)"
+    return None
+
+
 def _store_url(value) -> str | None:
     if not isinstance(value, str):
         return f"must be a string (not {value!r})"
@@ -132,6 +140,9 @@ RULES: dict[str, Rule] = {
     "LOCK_WAIT": _number(0),
     "STATE_URL": _database_url,
     "POSTS_STORE": _store_url,
+    "FRONTIER_URL": _frontier_url,
+    "FRONTIER_PREFIX": _text,
+    "FRONTIER_LEASE_SECONDS": _number(1),
     "CONCURRENT_REQUESTS": _number(1, whole=True),
     "CONCURRENT_REQUESTS_PER_DOMAIN": _number(1, whole=True),
     "CONCURRENT_ITEMS": _number(1, whole=True),

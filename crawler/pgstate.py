@@ -39,6 +39,13 @@ CREATE TABLE IF NOT EXISTS source_runs (
     finished   timestamptz NOT NULL,
     outcome    jsonb NOT NULL
 );
+CREATE TABLE IF NOT EXISTS worker_reports (
+    run        text NOT NULL,
+    worker     text NOT NULL,
+    updated    timestamptz NOT NULL,
+    report     jsonb NOT NULL,
+    PRIMARY KEY (run, worker)
+);
 CREATE TABLE IF NOT EXISTS published (
     site       text NOT NULL,
     path       text NOT NULL,
@@ -58,6 +65,11 @@ class PostgresStateStore:
         except psycopg.OperationalError as exc:
             raise StateUnavailable(f"cannot reach the state database ({_without_password(url)}): "
                                    f"{str(exc).strip().splitlines()[0]}") from None
+        # A commit is visible to every other session at once, and its flush to disk follows
+        # within a fraction of a second: a crash of the server loses at most the last records,
+        # of posts already stored, which the next run finds unchanged and records again.
+        self._db.execute("SET synchronous_commit = off")
+        self._db.commit()
         with self._db.transaction():
             # Two first runs at once would both create the tables: one waits for the other.
             self._db.execute("SELECT pg_advisory_xact_lock(hashtext('crawler state schema'))")
@@ -155,6 +167,17 @@ class PostgresStateStore:
         rows = self._db.execute("SELECT name, finished, outcome FROM source_runs").fetchall()
         return {name: (finished.astimezone(timezone.utc).isoformat(timespec="seconds"), outcome)
                 for name, finished, outcome in rows}
+
+    def record_worker_report(self, run: str, worker: str, report: dict) -> None:
+        """A worker's report of a shared run so far (it is replaced as the run goes on), committed."""
+        self._write("INSERT INTO worker_reports (run, worker, updated, report) VALUES (%s, %s, now(), %s)"
+                    " ON CONFLICT (run, worker) DO UPDATE SET updated = excluded.updated, report = excluded.report",
+                    (run, worker, Jsonb(report)))
+        self.flush()
+
+    def worker_reports(self, run: str) -> dict[str, dict]:
+        rows = self._db.execute("SELECT worker, report FROM worker_reports WHERE run = %s", (run,)).fetchall()
+        return dict(rows)
 
     def published(self, site: str) -> dict[str, str]:
         return dict(self._db.execute("SELECT path, hash FROM published WHERE site = %s", (site,)).fetchall())

@@ -28,6 +28,9 @@ from crawler.lifecycle import state_of
 
 logger = logging.getLogger(__name__)
 
+SNAPSHOT_SECONDS = 2.0
+"""How often a worker of a shared run records its report so far."""
+
 UNKNOWN_SOURCE = "(unknown)"
 """Where a failure that names no source is counted (a spider bug, say): never dropped."""
 
@@ -90,6 +93,12 @@ class RunReport:
         self.path: Path | None = None
         self.error: OSError | None = None
         """Set when the report or the sources' history could not be written (a full disk)."""
+        self.run_id = crawler.settings.get("RUN_ID") or None
+        self.worker = crawler.settings.get("WORKER_ID") or None
+        """A worker of a shared run (``crawler worker``) keeps its report in the shared state,
+        where ``crawler status`` merges every worker's: from time to time while it runs (so a
+        worker that is killed leaves what it did) and when it stops."""
+        self._snapshots = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -126,6 +135,18 @@ class RunReport:
         self.started = datetime.now(timezone.utc)
         for name in getattr(spider, "sources", ()):  # every chosen source is in the report
             self.record(name)
+        if self.run_id:
+            from twisted.internet.task import LoopingCall
+
+            self._snapshots = LoopingCall(self.snapshot)
+            self._snapshots.start(SNAPSHOT_SECONDS, now=False)
+
+    def snapshot(self) -> None:
+        """The worker's report so far, into the shared state."""
+        try:
+            state_of(self.crawler).record_worker_report(self.run_id, self.worker, self.build("running"))
+        except Exception as exc:  # the state is gone for now: the next snapshot or the last tries again
+            logger.warning("cannot record this worker's report: %s", exc)
 
     def document_read(self, source: str, url: str, listed: int, known: int) -> None:
         counts = self.record(source).counts
@@ -196,10 +217,11 @@ class RunReport:
 
     # --- the end -------------------------------------------------------------------------
 
-    def spider_closed(self, spider, reason: str) -> None:
+    def build(self, reason: str) -> dict:
+        """The report as it stands, for a run that ended (or, for a snapshot, goes on) so."""
         finished = datetime.now(timezone.utc)
         entries = [record.as_report(reason) for record in self.records.values()]
-        self.report = {
+        report = {
             "started": (self.started or finished).isoformat(timespec="seconds"),
             "finished": finished.isoformat(timespec="seconds"),
             "finish_reason": reason,
@@ -208,11 +230,24 @@ class RunReport:
             "created": sorted(p for s in entries for p in s["created"]),
             "updated": sorted(p for s in entries for p in s["updated"]),
         }
+        if self.run_id:
+            report.update(run=self.run_id, worker=self.worker)
+        return report
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self._snapshots is not None and self._snapshots.running:
+            self._snapshots.stop()
+        self.report = self.build(reason)
+        finished = datetime.fromisoformat(self.report["finished"])
         try:
             self.path = write_report(self.data_dir, self.started or finished, self.report)
-            state_of(self.crawler).record_source_runs(finished, {
-                entry["name"]: {k: v for k, v in entry.items() if k not in ("created", "updated")}
-                for entry in entries})
+            if self.run_id:
+                # One worker's figures are part of the run's: ``crawler status`` adds them up.
+                state_of(self.crawler).record_worker_report(self.run_id, self.worker, self.report)
+            else:
+                state_of(self.crawler).record_source_runs(finished, {
+                    entry["name"]: {k: v for k, v in entry.items() if k not in ("created", "updated")}
+                    for entry in self.report["sources"]})
         except OSError as exc:
             self.error = exc
             logger.error("cannot write the run report to %s: %s", self.data_dir.runs, exc.strerror or exc)

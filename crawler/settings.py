@@ -44,11 +44,17 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # after Scrapy's UserAgentMiddleware (500), so a host's own User-Agent wins
     "crawler.imagereferers.ImageRefererMiddleware": 560,
+    # `crawler worker` only: sees a download's failure once the retries have given up
+    "crawler.worker.LeaseAcks": 50,
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.worker.LeaseAcks": 10,  # `crawler worker` only: outermost, sees all of a callback's output
 }
 
 EXTENSIONS = {
     "crawler.lifecycle.DataDirGuard": 0,
     "crawler.report.RunReport": 10,
+    "crawler.worker.FrontierWorker": 20,  # `crawler worker` only (RUN_ID set)
 }
 
 ITEM_PIPELINES = {
@@ -71,6 +77,17 @@ Scrapy's ``AWS_*`` settings; ``IMAGES_STORE`` takes the same URLs). See ``crawle
 STATE_URL = os.environ.get("STATE_URL", "")
 """Where the state lives: empty for ``DIR/state.sqlite3``, or ``postgresql://…`` (also read from
 the environment, so a password need not be in the sources file)."""
+FRONTIER_URL = os.environ.get("FRONTIER_URL", "")
+"""``redis://…`` of the shared frontier for ``crawler enqueue`` and ``crawler worker`` (also read
+from the environment); ``crawler run`` never uses it."""
+FRONTIER_PREFIX = "crawler"
+"""First part of every Redis key, so several deployments can share one Redis."""
+FRONTIER_LEASE_SECONDS = 30
+"""A worker that has not been heard from for this long is taken for dead: its unfinished
+requests go back to the queue for the others."""
+RUN_ID = ""
+WORKER_ID = ""
+"""Set by ``crawler worker`` for each run it works on: which run, and who this worker is."""
 IMAGE_PROXY = None
 """Prefix put before every ``http://`` src, e.g. ``https://cors.zfour.workers.dev/?``."""
 SANITIZE_HTML = True

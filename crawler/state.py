@@ -42,6 +42,13 @@ CREATE TABLE IF NOT EXISTS source_runs (
     finished   TEXT NOT NULL,
     outcome    TEXT NOT NULL      -- JSON: the source's part of the run report, without file lists
 );
+CREATE TABLE IF NOT EXISTS worker_reports (
+    run        TEXT NOT NULL,     -- a shared run's id (crawler enqueue)
+    worker     TEXT NOT NULL,
+    updated    TEXT NOT NULL,
+    report     TEXT NOT NULL,     -- JSON: the worker's run report so far
+    PRIMARY KEY (run, worker)
+);
 CREATE TABLE IF NOT EXISTS published (
     site       TEXT NOT NULL,     -- the Hexo site's folder, absolute
     path       TEXT NOT NULL,     -- "posts/…" or "images/…", relative to DIR
@@ -71,6 +78,8 @@ class State(Protocol):
     def stored_images(self) -> list[tuple[str, str | None, str]]: ...
     def record_source_runs(self, finished: datetime, outcomes: dict[str, dict]) -> None: ...
     def source_runs(self) -> dict[str, tuple[str, dict]]: ...
+    def record_worker_report(self, run: str, worker: str, report: dict) -> None: ...
+    def worker_reports(self, run: str) -> dict[str, dict]: ...
     def published(self, site: str) -> dict[str, str]: ...
     def record_published(self, site: str, path: str, hash: str) -> None: ...
     def flush(self) -> None: ...
@@ -227,6 +236,17 @@ class StateStore:
     def source_runs(self) -> dict[str, tuple[str, dict]]:
         rows = self._db.execute("SELECT name, finished, outcome FROM source_runs").fetchall()
         return {name: (finished, json.loads(outcome)) for name, finished, outcome in rows}
+
+    def record_worker_report(self, run: str, worker: str, report: dict) -> None:
+        """A worker's report of a shared run so far (it is replaced as the run goes on), committed."""
+        self._write("INSERT OR REPLACE INTO worker_reports (run, worker, updated, report) VALUES (?, ?, ?, ?)",
+                    (run, worker, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     json.dumps(report, ensure_ascii=False)))
+        self.flush()
+
+    def worker_reports(self, run: str) -> dict[str, dict]:
+        rows = self._db.execute("SELECT worker, report FROM worker_reports WHERE run = ?", (run,)).fetchall()
+        return {worker: json.loads(report) for worker, report in rows}
 
     def published(self, site: str) -> dict[str, str]:
         return dict(self._db.execute("SELECT path, hash FROM published WHERE site = ?", (site,)).fetchall())

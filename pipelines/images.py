@@ -43,6 +43,7 @@ from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import State
 from crawler.stores import AtomicFSFilesStore, settled
+from crawler.worker import claims_of
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class MirrorImagesPipeline(FilesPipeline):
     def open_spider(self, spider=None) -> None:
         super().open_spider()
         self.state = state_of(self.crawler)
+        self.claims = claims_of(self.crawler)
         self.checkers = CheckerPool(self.check_workers)
         for scrapy_logger in (files_logger, media_logger):
             scrapy_logger.addFilter(self.log_filter)
@@ -149,19 +151,35 @@ class MirrorImagesPipeline(FilesPipeline):
 
     # --- already stored? ------------------------------------------------------------------
 
-    def media_to_download(self, request, info, *, item=None):
+    async def media_to_download(self, request, info, *, item=None):
         """The image index (``DIR/state.sqlite3``) answers instead of the store: it knows what
-        failed and when, and a stored file needs no checksum read back."""
+        failed and when, and a stored file needs no checksum read back. In a shared run the
+        image is claimed first, so two workers never fetch it both: the second waits, then
+        finds it in the index."""
         url = request.meta["image_url"]
+        answer = self._known(url)
+        if answer is None:
+            if not await self.claims.take(f"image:{url}"):  # held until downloaded or failed
+                return None
+            answer = self._known(url)  # the worker that held it has stored it, or not
+            if answer is None:
+                return None
+            self.claims.release(f"image:{url}")
+        if answer.get("failed"):
+            self.stats.inc_value("images/failed")
+        else:
+            self.stats.inc_value("images/reused")
+            self.inc_stats("uptodate")
+        return answer
+
+    def _known(self, url: str) -> dict | None:
+        """What the index answers for ``url``, or None: fetch it."""
         known = self.state.image(url)
         now = datetime.now(timezone.utc)
         if known is not None and not self.force:
             if known.error and now - known.checked_at < self.retry_failed_after:
-                self.stats.inc_value("images/failed")
                 return _failed(url, f"{known.error} (as at {known.checked_at:%Y-%m-%d %H:%M} UTC)")
             if known.path and not known.error and now - known.checked_at < self.expires and self._stored(known.path):
-                self.stats.inc_value("images/reused")
-                self.inc_stats("uptodate")
                 return {"url": url, "path": known.path, "thumb": known.thumb, "checksum": known.checksum,
                         "status": "uptodate", "size": known.size or 0}
         return None
@@ -190,6 +208,12 @@ class MirrorImagesPipeline(FilesPipeline):
         """Refuse what is not worth a check (with the HTTP status, and whether to ask again
         next run), let FilesPipeline check and store the rest, and answer for the original URL."""
         url = request.meta["image_url"]
+        try:
+            return await self._downloaded(response, request, info, item, url)
+        finally:
+            self.claims.release(f"image:{url}")
+
+    async def _downloaded(self, response, request, info, item, url: str) -> dict:
         if response.status != 200:
             permanent = 400 <= response.status < 500 and response.status not in TRANSIENT_STATUSES
             raise ImageFailed(url, f"HTTP {response.status}", permanent)
@@ -251,6 +275,7 @@ class MirrorImagesPipeline(FilesPipeline):
             error = ImageFailed(request.meta["image_url"], f"download failed: {failure.getErrorMessage()}", permanent=False)
         if error.permanent:
             self.state.record_image_failure(error.url, str(error), datetime.now(timezone.utc))
+        self.claims.release(f"image:{request.meta['image_url']}")
         self.stats.inc_value("images/failed")
         raise error
 

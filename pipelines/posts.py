@@ -20,6 +20,7 @@ from crawler.datadir import DataDir
 from crawler.lifecycle import state_of
 from crawler.state import State, article_key
 from crawler.stores import open_store, settled
+from crawler.worker import claims_of
 
 
 class PostWriterPipeline:
@@ -28,7 +29,8 @@ class PostWriterPipeline:
     A remote store answers later (Scrapy runs its requests in a thread), so items may overlap
     here; the crawl's thread still makes every decision and every state record, and two items
     never race for one article or one file name: an article already on its way makes the next
-    item for it wait, and a file name is claimed before its write starts.
+    item for it wait, and a file name is claimed before its write starts. In a shared run
+    (``crawler worker``) the same holds across workers, through the run's claims.
     """
 
     def __init__(self, crawler, store_uri: str, clean_titles: bool, force: bool = False) -> None:
@@ -55,6 +57,7 @@ class PostWriterPipeline:
 
     def open_spider(self):
         self.state = state_of(self.crawler)
+        self.claims = claims_of(self.crawler)
 
     async def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -64,7 +67,8 @@ class PostWriterPipeline:
         done = asyncio.get_running_loop().create_future()
         self._on_the_way[key] = done
         try:
-            await self._write_post(adapter, key)
+            async with self.claims.hold(f"article:{key}"):  # another worker's item for it
+                await self._write_post(adapter, key)
         finally:
             del self._on_the_way[key]
             done.set_result(None)
@@ -134,6 +138,8 @@ class PostWriterPipeline:
         """The original's file name, unless another article already has it."""
         relpath = filenames.post_relpath(post.categories, post.title).as_posix()
         owner = self._claimed.get(relpath) or self.state.path_owner(relpath)
-        if owner is None or owner == key:
+        if owner is None:  # free here; in a shared run, free unless another worker took it
+            owner = self.claims.first(f"path:{relpath}", key)
+        if owner == key:
             return relpath
         return filenames.post_relpath(post.categories, post.title, filenames.name_suffix(key)).as_posix()

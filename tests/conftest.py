@@ -158,3 +158,28 @@ def s3_server(tmp_path):
         process.terminate()
         process.wait(10)
         log.close()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+"""The test machines' Redis; each test gets a key prefix of its own in it, deleted after."""
+
+
+@pytest.fixture
+def frontier_url():
+    """``(FRONTIER_URL, FRONTIER_PREFIX)`` for a test: the machine's Redis, keys of its own."""
+    try:
+        import redis
+    except ImportError:
+        service_missing("redis is not installed (pip install -e '.[distributed]')")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis not reachable at {REDIS_URL}: {exc}")
+    prefix = f"crawler-test-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        yield REDIS_URL, prefix
+    finally:
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.delete(key)
+        client.close()

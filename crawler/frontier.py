@@ -1,0 +1,475 @@
+"""The shared frontier of a run that several workers crawl: requests, seeds, leases and claims
+in Redis, through scrapy-redis.
+
+``crawler enqueue`` makes a run: its chosen sources become *seeds* (names in a list). Every
+``crawler worker`` takes seeds one at a time in its spider's ``start()`` and schedules their
+first requests into the run's scrapy-redis queue and dupe filter, which all workers share; any
+worker may then download any request. scrapy-redis pops a request and forgets it, so a worker
+killed with SIGKILL would take what it had popped with it: here a pop *moves* the request into
+the worker's lease set in the same step (one Lua script), and the request stays there until
+everything it led to is done (its items stored, its next requests queued: see
+``crawler.worker.LeaseAcks``). A live worker refreshes a key that expires after
+``FRONTIER_LEASE_SECONDS``; when a worker's key has expired, any other worker moves its leases
+and its half-taken seeds back to the queue, so the run still finishes, once.
+
+A run is done when no seed, queued request or lease is left. The worker that sees it first
+deletes the run's keys (keeping its small description a day, for ``crawler status``), so
+scheduled runs do not grow Redis. Keys carry the run id in braces (``crawler:{RUN}:requests``):
+on a Redis Cluster all of a run's keys share one slot, as its scripts need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
+
+from crawler.shared import FrontierUnavailable
+
+logger = logging.getLogger(__name__)
+
+DONE_KEEP_SECONDS = 24 * 3600
+"""How long a finished run's description stays in Redis (the figures are in the state)."""
+
+
+def connect(url: str, retries: int = 6) -> redis.Redis:
+    """A client for ``FRONTIER_URL`` that retries a lost connection with exponential backoff
+    (0.5 s doubling to 8 s, ``retries`` times: about half a minute) before it gives up.
+    Raises ``FrontierUnavailable`` when the server does not answer now."""
+    client = redis.Redis.from_url(
+        url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=8, base=0.5), retries),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError])
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise FrontierUnavailable(f"cannot reach the frontier ({where(url)}): {exc}") from None
+    return client
+
+
+def where(url: str) -> str:
+    """A Redis URL as it may appear in a message: no password."""
+    pool = redis.ConnectionPool.from_url(url)
+    args = pool.connection_kwargs
+    return f"{args.get('host', 'localhost')}:{args.get('port', 6379)}/{args.get('db', 0)}"
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + os.urandom(3).hex()
+
+
+def worker_id() -> str:
+    """Which worker did what, in reports: the host, the process and a nonce."""
+    return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(2).hex()}"
+
+
+@dataclass(frozen=True)
+class RunKeys:
+    """Every Redis key of one run, in one place."""
+
+    prefix: str
+    run: str
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}:{{{self.run}}}:{name}"
+
+    @property
+    def runs(self) -> str:
+        """Runs not finished yet, oldest first (shared by every run under the prefix)."""
+        return f"{self.prefix}:runs"
+
+    @property
+    def meta(self) -> str:
+        return self.key("meta")
+
+    @property
+    def seeds(self) -> str:
+        return self.key("seeds")
+
+    @property
+    def requests(self) -> str:
+        return self.key("requests")
+
+    @property
+    def dupefilter(self) -> str:
+        return self.key("dupefilter")
+
+    @property
+    def workers(self) -> str:
+        return self.key("workers")
+
+    @property
+    def recovered(self) -> str:
+        """Which worker took back whose work."""
+        return self.key("recovered")
+
+    @property
+    def documents(self) -> str:
+        """Per source, its documents read and failed (``NAME\tread``, ``NAME\tfailed``)."""
+        return self.key("documents")
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """What stays (a day) once the run is done: its description and what it did."""
+        return (self.meta, self.recovered, self.documents)
+
+    def alive(self, worker: str) -> str:
+        return self.key(f"alive:{worker}")
+
+    def leased(self, worker: str) -> str:
+        return self.key(f"leased:{worker}")
+
+    def seeding(self, worker: str) -> str:
+        return self.key(f"seeding:{worker}")
+
+    def claim(self, name: str) -> str:
+        return self.key("claim:" + hashlib.sha1(name.encode("utf-8")).hexdigest())
+
+
+_POP = """
+local item = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #item == 0 then return false end
+redis.call('ZREM', KEYS[1], item[1])
+redis.call('ZADD', KEYS[2], item[2], item[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+return item[1]
+"""
+"""The lowest score of the queue (``-priority``, as scrapy-redis scores), moved into the
+worker's lease set."""
+
+_RECOVER = """
+-- KEYS: workers, requests, seeds, recovered; ARGV: prefix, run, me
+local moved = 0
+local function key(name) return ARGV[1] .. ':{' .. ARGV[2] .. '}:' .. name end
+for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if worker ~= ARGV[3] and redis.call('EXISTS', key('alive:' .. worker)) == 0 then
+    local leased = redis.call('ZRANGE', key('leased:' .. worker), 0, -1, 'WITHSCORES')
+    for i = 1, #leased, 2 do redis.call('ZADD', KEYS[2], leased[i + 1], leased[i]) end
+    local seeds = redis.call('LRANGE', key('seeding:' .. worker), 0, -1)
+    for _, seed in ipairs(seeds) do redis.call('LPUSH', KEYS[3], seed) end
+    redis.call('DEL', key('leased:' .. worker), key('seeding:' .. worker))
+    redis.call('SREM', KEYS[1], worker)
+    local count = #leased / 2 + #seeds
+    redis.call('HSET', KEYS[4], worker, cjson.encode({by = ARGV[3], requests = #leased / 2, seeds = #seeds}))
+    moved = moved + count
+  end
+end
+return moved
+"""
+"""Give the leases and half-taken seeds of every worker whose key expired back to the run."""
+
+_REMAINING = """
+-- KEYS: requests, seeds, workers; ARGV: prefix, run
+local left = redis.call('ZCARD', KEYS[1]) + redis.call('LLEN', KEYS[2])
+for _, worker in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local prefix = ARGV[1] .. ':{' .. ARGV[2] .. '}:'
+  left = left + redis.call('ZCARD', prefix .. 'leased:' .. worker) + redis.call('LLEN', prefix .. 'seeding:' .. worker)
+end
+return left
+"""
+"""Seeds, queued requests and leases left in the run, read in one step."""
+
+_GIVE_BACK = """
+-- KEYS: leased, seeding, requests, seeds, workers, alive; ARGV: worker
+local leased = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #leased, 2 do redis.call('ZADD', KEYS[3], leased[i + 1], leased[i]) end
+local seeds = redis.call('LRANGE', KEYS[2], 0, -1)
+for _, seed in ipairs(seeds) do redis.call('LPUSH', KEYS[4], seed) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[6])
+redis.call('SREM', KEYS[5], ARGV[1])
+return #leased / 2 + #seeds
+"""
+
+_MARK_RUNNING = """
+if redis.call('HEXISTS', KEYS[1], 'finished') == 0 then redis.call('HSET', KEYS[1], 'status', 'running') end
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Frontier:
+    """One worker's view of one run in Redis."""
+
+    def __init__(self, client: redis.Redis, keys: RunKeys, worker: str, lease_seconds: float) -> None:
+        self.client = client
+        self.keys = keys
+        self.worker = worker
+        self.lease_ms = int(lease_seconds * 1000)
+        self._pop = client.register_script(_POP)
+        self._recover = client.register_script(_RECOVER)
+        self._remaining = client.register_script(_REMAINING)
+        self._release = client.register_script(_RELEASE)
+        self._give_back = client.register_script(_GIVE_BACK)
+        self._mark_running = client.register_script(_MARK_RUNNING)
+        self._leased: dict[str, bytes] = {}
+        """This worker's leases: id (in the request's meta) -> the request as queued."""
+        self.lost: str | None = None
+        """Set once Redis stayed away through every retry: nothing is acked after that, so
+        the leases expire and another worker does their work again."""
+
+    # --- runs -----------------------------------------------------------------------------
+
+    @staticmethod
+    def create_run(client: redis.Redis, prefix: str, run: str, sources: list[str], description: dict) -> None:
+        """A new run: its description, its seeds, and its place among the unfinished runs."""
+        keys = RunKeys(prefix, run)
+        with client.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.meta, mapping={"description": json.dumps(description, ensure_ascii=False),
+                                          "status": "queued", "sources": len(sources)})
+            pipe.rpush(keys.seeds, *sources)
+            pipe.rpush(keys.runs, run)
+            pipe.execute()
+
+    @staticmethod
+    def unfinished_runs(client: redis.Redis, prefix: str) -> list[str]:
+        return [run.decode() for run in client.lrange(f"{prefix}:runs", 0, -1)]
+
+    @staticmethod
+    def describe(client: redis.Redis, prefix: str, run: str) -> dict | None:
+        """What Redis holds about a run now, or None (unknown, or finished long ago)."""
+        keys = RunKeys(prefix, run)
+        meta = {k.decode(): v.decode() for k, v in client.hgetall(keys.meta).items()}
+        if not meta:
+            return None
+        workers = sorted(w.decode() for w in client.smembers(keys.workers))
+        return {
+            "status": meta["status"],
+            "description": json.loads(meta["description"]),
+            "seeds_left": client.llen(keys.seeds),
+            "queued": client.zcard(keys.requests),
+            "leased": {w: client.zcard(keys.leased(w)) for w in workers},
+            "alive": {w: bool(client.exists(keys.alive(w))) for w in workers},
+            "recovered": {k.decode(): json.loads(v) for k, v in client.hgetall(keys.recovered).items()},
+            "documents": {k.decode(): int(v) for k, v in client.hgetall(keys.documents).items()},
+        }
+
+    def description(self) -> dict | None:
+        raw = self.client.hget(self.keys.meta, "description")
+        return json.loads(raw) if raw else None
+
+    # --- liveness ---------------------------------------------------------------------------
+
+    def beat(self) -> None:
+        """This worker is alive for another lease period."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.alive(self.worker), str(time.time()), px=self.lease_ms)
+            pipe.sadd(self.keys.workers, self.worker)
+            pipe.execute()
+
+    def mark_running(self) -> None:
+        self._mark_running(keys=[self.keys.meta])
+
+    def recover_dead(self) -> int:
+        """Requests and seeds taken back from workers whose lease expired."""
+        k = self.keys
+        return int(self._recover(keys=[k.workers, k.requests, k.seeds, k.recovered],
+                                 args=[k.prefix, k.run, self.worker]))
+
+    def remaining(self) -> int:
+        k = self.keys
+        return int(self._remaining(keys=[k.requests, k.seeds, k.workers], args=[k.prefix, k.run]))
+
+    def leave(self) -> int:
+        """This worker stops: what it still holds (nothing, when its crawl finished) goes back
+        to the queue now rather than when its key expires, and it is no longer counted."""
+        k = self.keys
+        return int(self._give_back(keys=[k.leased(self.worker), k.seeding(self.worker), k.requests, k.seeds,
+                                         k.workers, k.alive(self.worker)], args=[self.worker]))
+
+    def finish(self) -> bool:
+        """Close the run if nothing is left in it: True for the one worker that closes it."""
+        k = self.keys
+        if self.remaining():
+            return False
+        if not self.client.hsetnx(k.meta, "finished", datetime.now(timezone.utc).isoformat(timespec="seconds")):
+            return False
+        doomed = [name for name in self.client.scan_iter(match=k.key("*"), count=500)
+                  if name.decode() not in k.kept]
+        with self.client.pipeline(transaction=True) as pipe:
+            for start in range(0, len(doomed), 500):
+                pipe.delete(*doomed[start:start + 500])
+            pipe.hset(k.meta, "status", "done")
+            for name in k.kept:
+                pipe.expire(name, DONE_KEEP_SECONDS)
+            pipe.lrem(k.runs, 0, k.run)
+            pipe.execute()
+        return True
+
+    def is_finished(self) -> bool:
+        """Whether some worker closed the run (or it is gone)."""
+        return self.client.hexists(self.keys.meta, "finished") or not self.client.exists(self.keys.meta)
+
+    def count_document(self, source: str, failed: bool) -> None:
+        self.client.hincrby(self.keys.documents, f"{source}\t{'failed' if failed else 'read'}", 1)
+
+    # --- seeds ----------------------------------------------------------------------------
+
+    def take_seed(self) -> str | None:
+        """The next source to start, held by this worker until ``seeded``."""
+        name = self.client.lmove(self.keys.seeds, self.keys.seeding(self.worker), "LEFT", "RIGHT")
+        return name.decode() if name is not None else None
+
+    def seeded(self, name: str) -> None:
+        """The source's first requests are queued: its seed is done."""
+        self.client.lrem(self.keys.seeding(self.worker), 1, name)
+
+    # --- leases -------------------------------------------------------------------------------
+
+    def pop(self) -> tuple[str, bytes] | None:
+        """The next request of the run, leased to this worker: ``(lease id, data)``."""
+        k = self.keys
+        data = self._pop(keys=[k.requests, k.leased(self.worker), k.workers], args=[self.worker])
+        if not data:
+            return None
+        lease = hashlib.sha1(data).hexdigest()
+        self._leased[lease] = data
+        return lease, data
+
+    def push(self, data: bytes, score: float, done_lease: str | None = None) -> None:
+        """Queue a request; ``done_lease``: the leased request it replaces (a retry, a
+        redirect) is done in the same step."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.zadd(self.keys.requests, {data: score})
+            if done_lease is not None and done_lease in self._leased:
+                pipe.zrem(self.keys.leased(self.worker), self._leased.pop(done_lease))
+            pipe.execute()
+
+    def ack(self, lease: str) -> None:
+        """The leased request and everything it led to are done."""
+        data = self._leased.pop(lease, None)
+        if data is not None and not self.lost:
+            self.client.zrem(self.keys.leased(self.worker), data)
+
+    def ack_all(self) -> None:
+        """Everything this worker holds is done (its engine is idle)."""
+        if self.lost:
+            return
+        self._leased.clear()
+        self.client.delete(self.keys.leased(self.worker))
+
+    @property
+    def holding(self) -> int:
+        return len(self._leased)
+
+    # --- claims -------------------------------------------------------------------------------
+
+    def claim(self, name: str, owner: str, ttl_seconds: float) -> str:
+        """Take ``name`` for ``owner`` unless someone has it: who has it now. A claim whose
+        owner is a worker that stopped beating can be taken over (``take_over``)."""
+        key = self.keys.claim(name)
+        if self.client.set(key, owner, nx=True, px=int(ttl_seconds * 1000)):
+            return owner
+        held = self.client.get(key)
+        return held.decode() if held is not None else self.claim(name, owner, ttl_seconds)
+
+    def take_over(self, name: str, dead_owner: str, owner: str, ttl_seconds: float) -> bool:
+        key = self.keys.claim(name)
+        with self.client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(key)
+                if pipe.get(key) not in (dead_owner.encode(), None):
+                    return False
+                pipe.multi()
+                pipe.set(key, owner, px=int(ttl_seconds * 1000))
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
+    def release(self, name: str, owner: str) -> None:
+        self._release(keys=[self.keys.claim(name)], args=[owner])
+
+    def worker_alive(self, worker: str) -> bool:
+        return bool(self.client.exists(self.keys.alive(worker)))
+
+
+class LeasedQueue(PriorityQueue):
+    """scrapy-redis's priority queue, popping into the worker's lease set (see the module).
+
+    A request queued with a ``lease`` in its meta is a leased one queued again by Scrapy's
+    retry or redirect middleware (which copy the meta; the spider never does): it replaces the
+    leased one. Redis lost through every retry stops the worker (``FrontierWorker.lose``)."""
+
+    def __init__(self, server, spider, key, serializer=None) -> None:
+        super().__init__(server, spider, key, serializer)
+        from crawler.worker import FrontierWorker
+
+        self.worker = spider.crawler.get_extension(FrontierWorker)
+        self.frontier = self.worker.frontier
+
+    def push(self, request) -> None:
+        try:
+            self.frontier.push(self._encode_request(request), -request.priority, request.meta.get("lease"))
+        except redis.RedisError as exc:
+            self.worker.lose(exc)
+            raise
+
+    def __len__(self) -> int:
+        if self.frontier.lost:
+            return 0
+        try:
+            return super().__len__()
+        except redis.RedisError as exc:
+            self.worker.lose(exc)
+            return 0
+
+    def pop(self, timeout=0):
+        if self.frontier.lost:
+            return None
+        try:
+            popped = self.frontier.pop()
+        except redis.RedisError as exc:
+            self.worker.lose(exc)
+            return None
+        if popped is None:
+            return None
+        lease, data = popped
+        request = self._decode_request(data)
+        request.meta["lease"] = lease
+        return request
+
+
+class LeasingScheduler(Scheduler):
+    """scrapy-redis's scheduler over ``LeasedQueue``, for the keys of one run. A request the
+    dupe filter refuses in place of a leased one (a redirect to a page seen already) is done."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from crawler.worker import frontier_of
+
+        frontier = frontier_of(crawler)
+        scheduler = cls(server=frontier.client, persist=True, queue_key=frontier.keys.requests,
+                        queue_cls=f"{LeasedQueue.__module__}.{LeasedQueue.__qualname__}",
+                        dupefilter_key=frontier.keys.dupefilter)
+        scheduler.stats = crawler.stats
+        scheduler.frontier = frontier
+        return scheduler
+
+    def open(self, spider):
+        from scrapy_redis.dupefilter import RFPDupeFilter
+
+        self.df = RFPDupeFilter(self.server, key=self.dupefilter_key, debug=spider.settings.getbool("DUPEFILTER_DEBUG"))
+        return super().open(spider)
+
+    def enqueue_request(self, request) -> bool:
+        queued = super().enqueue_request(request)
+        if not queued and request.meta.get("lease"):
+            self.frontier.ack(request.meta["lease"])
+        return queued
+
+    def close(self, reason) -> None:
+        """The queue and the dupe filter belong to the run, not to this worker: kept."""

@@ -1,0 +1,132 @@
+"""Shared runs: ``crawler enqueue``, workers on one Redis frontier, the state in PostgreSQL.
+
+Every test here talks to the machine's Redis and PostgreSQL on 127.0.0.1 (keys and a schema of
+its own, removed after) and to loopback sites of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_crawler
+from tests.images import picture, transparent_png
+from tests.loopback import LoopbackServer
+from tests.test_crawl import feed_item, feed_xml
+
+pytestmark = pytest.mark.services
+
+
+def shared_site(server: LoopbackServer, sources: int, entries: int) -> str:
+    """``sources`` feeds of ``entries`` items on ``server``; each item shows its own source's
+    image of 100 (so three sources share each image) and one logo every item shows: the
+    sources file's ``[[sources]]`` part."""
+    server.add("/img/logo.png", transparent_png(), content_type="image/png")
+    for n in range(min(sources, 100)):
+        server.add(f"/img/{n}.jpg", picture(seed=n % 11 + 1, width=60 + n, height=40), content_type="image/jpeg")
+    lines = []
+    for i in range(sources):
+        items = "".join(
+            feed_item(i * 1000 + j, f"第{i}源的第{j}篇", f'<p>来自源 {i} 的第 {j} 段文字。</p>'
+                      f'<img src="{{BASE}}/img/{i % 100}.jpg"><img src="{{BASE}}/img/logo.png">')
+            for j in range(entries))
+        server.add(f"/f/{i}.xml", feed_xml(items), content_type="application/rss+xml")
+        lines.append(f'[[sources]]\nname = "s{i}"\nspider = "feed"\nurl = "{server.base_url}/f/{i}.xml"\n'
+                     f'categories = ["站{i % 5}", "频道", "子"]\n')
+    return "\n".join(lines)
+
+
+def settings_table(**settings) -> str:
+    return "[settings]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()) + "\n"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def image_requests(server: LoopbackServer) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for path in server.paths():
+        if path.startswith("/img/"):
+            counts[path] = counts.get(path, 0) + 1
+    return counts
+
+
+def start_worker(config: Path, data: Path, *args: str) -> subprocess.Popen:
+    data.mkdir(parents=True, exist_ok=True)
+    log = (data.parent / f"{data.name}.log").open("w")
+    return subprocess.Popen([sys.executable, "-m", "crawler.cli", "worker", "--config", str(config), "--data", str(data),
+                             "--burst", "--log-level", "INFO", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.fixture
+def site():
+    server = LoopbackServer().start()
+    yield server
+    server.stop()
+
+
+def single_machine_reference(tmp_path: Path, sources_part: str) -> Path:
+    config = tmp_path / "single.toml"
+    config.write_text(sources_part, encoding="utf-8")
+    data = tmp_path / "single"
+    result = run_crawler("run", "--config", str(config), "--data", str(data), timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return data
+
+
+def test_enqueue_and_workers_need_their_services(tmp_path, frontier_url, postgres_url):
+    url, prefix = frontier_url
+    body = '[[sources]]\nname = "a"\nspider = "feed"\nurl = "http://127.0.0.1:9/f.xml"\ncategories = ["站", "频道"]\n'
+    cases = {
+        "no frontier": (settings_table(STATE_URL=postgres_url, POSTS_STORE=str(tmp_path / "p")), 2, "needs FRONTIER_URL"),
+        "no state": (settings_table(FRONTIER_URL=url, POSTS_STORE=str(tmp_path / "p")), 2, "needs STATE_URL"),
+        "no posts store": (settings_table(FRONTIER_URL=url, STATE_URL=postgres_url), 2, "needs POSTS_STORE"),
+        "redis down": (settings_table(FRONTIER_URL="redis://127.0.0.1:9/0", STATE_URL=postgres_url,
+                                      POSTS_STORE=str(tmp_path / "p")), 69, "cannot reach the frontier (127.0.0.1:9/0)"),
+        "postgres down": (settings_table(FRONTIER_URL=url, FRONTIER_PREFIX=prefix, POSTS_STORE=str(tmp_path / "p"),
+                                         STATE_URL="postgresql://127.0.0.1:9/x"), 69, "cannot reach the state database"),
+    }
+    for name, (settings, code, message) in cases.items():
+        config = tmp_path / f"{name.replace(' ', '-')}.toml"
+        config.write_text(settings + body, encoding="utf-8")
+        for command in (["enqueue"], ["worker", "--burst", "--no-images", "--data", str(tmp_path / "w")]):
+            result = run_crawler(*command, "--config", str(config))
+            assert (result.returncode, result.stdout) == (code, ""), (name, command, result.stderr)
+            assert message in result.stderr and result.stderr.count("\n") == 1, (name, result.stderr)
+    assert not (tmp_path / "p").exists()
+
+
+def test_two_workers_write_every_post_once_and_fetch_every_image_once(tmp_path, site, frontier_url, postgres_url):
+    url, prefix = frontier_url
+    sources_part = shared_site(site, sources=30, entries=4)
+    reference = single_machine_reference(tmp_path, sources_part)
+    site.clear()
+    shared = tmp_path / "shared"
+    config = tmp_path / "shared.toml"
+    config.write_text(settings_table(FRONTIER_URL=url, FRONTIER_PREFIX=prefix, FRONTIER_LEASE_SECONDS=3,
+                                     STATE_URL=postgres_url, POSTS_STORE=str(shared / "posts"),
+                                     IMAGES_STORE=str(shared / "images")) + sources_part, encoding="utf-8")
+    queued = run_crawler("enqueue", "--config", str(config))
+    assert queued.returncode == 0, queued.stderr
+    run = queued.stdout.strip()
+    workers = [start_worker(config, tmp_path / f"w{n}") for n in range(2)]
+    for worker in workers:
+        assert worker.wait(300) == 0, (tmp_path / "w0.log").read_text()[-3000:]
+    assert tree(shared / "posts") == tree(reference / "posts")
+    assert tree(shared / "images" / "full") == tree(reference / "images" / "full")
+    assert set(image_requests(site).values()) == {1} and len(image_requests(site)) == 31
+    status = run_crawler("status", run, "--config", str(config))
+    assert status.returncode == 0, status.stderr
+    assert f"run {run}: done" in status.stdout
+    assert "30 sources, 120 posts written" in status.stdout and "NOT FETCHED" not in status.stdout
+    # the run's keys are gone but its description, kept a day
+    import redis
+    left = sorted(k.decode() for k in redis.Redis.from_url(url).scan_iter(match=f"{prefix}:*"))
+    assert left == [f"{prefix}:{{{run}}}:{name}" for name in ("documents", "meta")], left
