@@ -65,6 +65,24 @@ def start_worker(config: Path, data: Path, *args: str) -> subprocess.Popen:
                              "--burst", "--log-level", "INFO", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
 
 
+def wait_for(worker: subprocess.Popen, url: str, prefix: str, run: str, timeout: float = 180) -> int:
+    """The worker's exit status; if it does not stop in time, it is killed and the test fails
+    with what the frontier held then."""
+    try:
+        return worker.wait(timeout)
+    except subprocess.TimeoutExpired:
+        import redis
+
+        from crawler.frontier import Frontier
+
+        client = redis.Redis.from_url(url)
+        held = Frontier.describe(client, prefix, run) or {}
+        held.pop("description", None), held.pop("documents", None)
+        keys = sorted(k.decode() for k in client.scan_iter(match=f"{prefix}:*") if b":claim:" not in k)
+        worker.kill()
+        pytest.fail(f"worker {worker.pid} still running after {timeout} s; frontier: {held}; keys: {keys}")
+
+
 @pytest.fixture
 def site():
     server = LoopbackServer().start()
@@ -117,8 +135,8 @@ def test_two_workers_write_every_post_once_and_fetch_every_image_once(tmp_path, 
     assert queued.returncode == 0, queued.stderr
     run = queued.stdout.strip()
     workers = [start_worker(config, tmp_path / f"w{n}") for n in range(2)]
-    for worker in workers:
-        assert worker.wait(300) == 0, (tmp_path / "w0.log").read_text()[-3000:]
+    for n, worker in enumerate(workers):
+        assert wait_for(worker, url, prefix, run) == 0, (tmp_path / f"w{n}.log").read_text()[-3000:]
     assert tree(shared / "posts") == tree(reference / "posts")
     assert tree(shared / "images" / "full") == tree(reference / "images" / "full")
     assert set(image_requests(site).values()) == {1} and len(image_requests(site)) == 31
@@ -130,3 +148,55 @@ def test_two_workers_write_every_post_once_and_fetch_every_image_once(tmp_path, 
     import redis
     left = sorted(k.decode() for k in redis.Redis.from_url(url).scan_iter(match=f"{prefix}:*"))
     assert left == [f"{prefix}:{{{run}}}:{name}" for name in ("documents", "meta")], left
+
+
+def test_three_workers_one_killed_finish_the_run_as_one_machine_would(tmp_path, site, frontier_url, postgres_url):
+    """The acceptance case: 300 sources of 10 entries with images, three workers, one killed
+    with SIGKILL mid-run and not started again."""
+    url, prefix = frontier_url
+    sources_part = shared_site(site, sources=300, entries=10)
+    reference = single_machine_reference(tmp_path, sources_part)
+    site.clear()
+    shared = tmp_path / "shared"
+    config = tmp_path / "shared.toml"
+    config.write_text(settings_table(FRONTIER_URL=url, FRONTIER_PREFIX=prefix, FRONTIER_LEASE_SECONDS=3,
+                                     STATE_URL=postgres_url, POSTS_STORE=str(shared / "posts"),
+                                     IMAGES_STORE=str(shared / "images")) + sources_part, encoding="utf-8")
+    queued = run_crawler("enqueue", "--config", str(config))
+    assert queued.returncode == 0, queued.stderr
+    run = queued.stdout.strip()
+    workers = [start_worker(config, tmp_path / f"w{n}") for n in range(3)]
+    deadline = time.monotonic() + 120
+    while len(list((shared / "posts").rglob("*.md"))) < 600:  # well under way
+        assert time.monotonic() < deadline and workers[0].poll() is None, "the run never got under way"
+        time.sleep(0.05)
+    os.kill(workers[0].pid, signal.SIGKILL)
+    assert workers[0].wait(10) == -signal.SIGKILL
+    for n, worker in enumerate(workers[1:], 1):
+        assert wait_for(worker, url, prefix, run) == 0, (tmp_path / f"w{n}.log").read_text()[-3000:]
+
+    posts = {k: v for k, v in tree(shared / "posts").items() if not Path(k).name.startswith(".tmp-")}
+    assert len(posts) == 3000 and posts == tree(reference / "posts")
+    assert tree(shared / "images") == tree(reference / "images")  # every image once, thumbnails too
+    fetched = image_requests(site)
+    assert len(fetched) == 101
+    # each image once, but those the killed worker had under way (fetched, not yet recorded)
+    assert sum(fetched.values()) - len(fetched) <= 16, fetched
+
+    status = run_crawler("status", run, "--config", str(config))
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[0] == f"run {run}: done"
+    assert "300 sources, " in status.stdout and "NOT FETCHED" not in status.stdout, status.stdout[-2000:]
+    assert sum(1 for line in lines if line.rstrip().endswith("  ok")) == 300
+    killed = [line for line in lines if "taken over by" in line]
+    assert len(killed) == 1 and f"-{workers[0].pid}-" in killed[0], status.stdout[-1500:]
+
+    # published into a site, the shared run gives the tree the single machine gives
+    single_site, shared_site_dir = tmp_path / "site-single", tmp_path / "site-shared"
+    published = run_crawler("publish", "--to", str(single_site), "--data", str(reference), "--images", "yes")
+    assert published.returncode == 0, published.stderr
+    published = run_crawler("publish", "--to", str(shared_site_dir), "--config", str(config), "--images", "yes",
+                            "--data", str(tmp_path / "w1"))
+    assert published.returncode == 0, published.stderr
+    assert tree(shared_site_dir) == tree(single_site) and len(tree(single_site)) == 3000 + 2 * 101
