@@ -14,12 +14,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import logging
+
 from scrapy import signals
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.datadir import DataDir
 from crawler.files import remove_temporaries
 from crawler.lock import DataDirLock
-from crawler.state import State, open_state
+from crawler.state import State, StateUnavailable, open_state
+
+logger = logging.getLogger(__name__)
 
 STATE_COMMIT_EVERY = 200
 """State writes grouped in one transaction (see ``crawler.state.StateStore``)."""
@@ -44,9 +49,19 @@ class DataDirGuard:
         except BaseException:
             guard.lock.release()
             raise
+        guard.crawler = crawler
         crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(guard.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(guard.item_error, signal=signals.item_error)
         return guard
+
+    def item_error(self, item, response, spider, failure) -> None:
+        """The state's database stayed away through every retry: nothing more can be recorded,
+        so the crawl stops at once, with one clear line (the posts written so far are whole)."""
+        if failure.check(StateUnavailable) and self.finish_reason is None:
+            self.finish_reason = "state_lost"
+            logger.error("%s; stopping", failure.value)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="state_lost"))
 
     def remove_leftovers(self) -> None:
         """Temporary files of killed writers and, unless this run resumes it, the job of an

@@ -55,45 +55,85 @@ CREATE TABLE IF NOT EXISTS published (
 """
 
 
+RECONNECT_DELAYS = (0.5, 1, 2, 4, 8)
+"""Seconds between tries to reach the database again once the connection is lost (about a
+quarter of a minute in all), before ``StateUnavailable``."""
+
+
 class PostgresStateStore:
     """One connection to the database at ``url``; writes grouped as ``StateStore`` groups them
-    (one transaction every ``commit_every`` writes or ``commit_seconds`` seconds)."""
+    (one transaction every ``commit_every`` writes or ``commit_seconds`` seconds).
+
+    A connection lost mid-run (the server restarted, a network blip) is made again, with the
+    delays of ``RECONNECT_DELAYS``, and the writes of the transaction it took with it are made
+    again in the new one, so nothing recorded is lost; a database that stays away raises
+    ``StateUnavailable`` and the crawl stops (``crawler.lifecycle.DataDirGuard``)."""
 
     def __init__(self, url: str, commit_every: int = 1, commit_seconds: float = 1.0) -> None:
-        try:
-            self._db = psycopg.connect(url, connect_timeout=10)
-        except psycopg.OperationalError as exc:
-            raise StateUnavailable(f"cannot reach the state database ({_without_password(url)}): "
-                                   f"{str(exc).strip().splitlines()[0]}") from None
-        # A commit is visible to every other session at once, and its flush to disk follows
-        # within a fraction of a second: a crash of the server loses at most the last records,
-        # of posts already stored, which the next run finds unchanged and records again.
-        self._db.execute("SET synchronous_commit = off")
-        self._db.commit()
+        self.url = url
+        self._db = self._connect()
         with self._db.transaction():
             # Two first runs at once would both create the tables: one waits for the other.
             self._db.execute("SELECT pg_advisory_xact_lock(hashtext('crawler state schema'))")
             self._db.execute(_SCHEMA)
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
-        self._pending = 0
+        self._uncommitted: list[tuple[str, tuple]] = []
         self._since = 0.0
 
+    def _connect(self) -> psycopg.Connection:
+        try:
+            db = psycopg.connect(self.url, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise StateUnavailable(f"cannot reach the state database ({_without_password(self.url)}): "
+                                   f"{str(exc).strip().splitlines()[0]}") from None
+        # A commit is visible to every other session at once, and its flush to disk follows
+        # within a fraction of a second: a crash of the server loses at most the last records,
+        # of posts already stored, which the next run finds unchanged and records again.
+        db.execute("SET synchronous_commit = off")
+        db.commit()
+        return db
+
+    def _again(self, call):
+        """``call()``, through lost connections: reconnect, replay the open transaction, retry."""
+        try:
+            return call()
+        except psycopg.OperationalError as first:
+            lost = first
+        for delay in RECONNECT_DELAYS:
+            time.sleep(delay)
+            try:
+                self._db.close()
+                self._db = self._connect()
+                for sql, values in self._uncommitted:
+                    self._db.execute(sql, values)
+                return call()
+            except (psycopg.OperationalError, StateUnavailable) as exc:
+                lost = exc
+        raise StateUnavailable(f"lost the state database ({_without_password(self.url)}) and could not "
+                               f"reach it again: {str(lost).strip().splitlines()[0]}") from None
+
     def _write(self, sql: str, values: tuple) -> None:
-        if self._pending == 0:
+        if not self._uncommitted:
             self._since = time.monotonic()
-        self._db.execute(sql, values)
-        self._pending += 1
-        if self._pending >= self.commit_every or time.monotonic() - self._since >= self.commit_seconds:
+        self._again(lambda: self._db.execute(sql, values))
+        self._uncommitted.append((sql, values))
+        if len(self._uncommitted) >= self.commit_every or time.monotonic() - self._since >= self.commit_seconds:
             self.flush()
 
     def _one(self, sql: str, values: tuple):
-        return self._db.execute(sql, values).fetchone()
+        return self._again(lambda: self._db.execute(sql, values).fetchone())
+
+    def _all(self, sql: str, values: tuple = ()):
+        return self._again(lambda: self._db.execute(sql, values).fetchall())
 
     def flush(self) -> None:
         """Commit the writes made so far."""
+        self._again(self._db_commit)
+        self._uncommitted.clear()
+
+    def _db_commit(self) -> None:
         self._db.commit()
-        self._pending = 0
 
     def close(self) -> None:
         if not self._db.closed:
@@ -146,13 +186,11 @@ class PostgresStateStore:
 
     def articles(self) -> list[tuple[str, str]]:
         """``(path, hash)`` of every post written."""
-        return self._db.execute("SELECT path, hash FROM articles ORDER BY path COLLATE \"C\"").fetchall()
+        return self._all("SELECT path, hash FROM articles ORDER BY path COLLATE \"C\"")
 
     def stored_images(self) -> list[tuple[str, str | None, str]]:
         """``(path, thumb, checksum)`` of every image in the store."""
-        return self._db.execute(
-            "SELECT path, thumb, checksum FROM images WHERE path IS NOT NULL ORDER BY path COLLATE \"C\""
-        ).fetchall()
+        return self._all("SELECT path, thumb, checksum FROM images WHERE path IS NOT NULL ORDER BY path COLLATE \"C\"")
 
     def record_source_runs(self, finished: datetime, outcomes: dict[str, dict]) -> None:
         """Remember how this run went for each of its sources, and commit."""
@@ -164,7 +202,7 @@ class PostgresStateStore:
         self.flush()
 
     def source_runs(self) -> dict[str, tuple[str, dict]]:
-        rows = self._db.execute("SELECT name, finished, outcome FROM source_runs").fetchall()
+        rows = self._all("SELECT name, finished, outcome FROM source_runs")
         return {name: (finished.astimezone(timezone.utc).isoformat(timespec="seconds"), outcome)
                 for name, finished, outcome in rows}
 
@@ -176,11 +214,11 @@ class PostgresStateStore:
         self.flush()
 
     def worker_reports(self, run: str) -> dict[str, dict]:
-        rows = self._db.execute("SELECT worker, report FROM worker_reports WHERE run = %s", (run,)).fetchall()
+        rows = self._all("SELECT worker, report FROM worker_reports WHERE run = %s", (run,))
         return dict(rows)
 
     def published(self, site: str) -> dict[str, str]:
-        return dict(self._db.execute("SELECT path, hash FROM published WHERE site = %s", (site,)).fetchall())
+        return dict(self._all("SELECT path, hash FROM published WHERE site = %s", (site,)))
 
     def record_published(self, site: str, path: str, hash: str) -> None:
         self._write("INSERT INTO published (site, path, hash) VALUES (%s, %s, %s)"

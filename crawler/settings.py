@@ -44,17 +44,11 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # after Scrapy's UserAgentMiddleware (500), so a host's own User-Agent wins
     "crawler.imagereferers.ImageRefererMiddleware": 560,
-    # `crawler worker` only: sees a download's failure once the retries have given up
-    "crawler.worker.LeaseAcks": 50,
-}
-SPIDER_MIDDLEWARES = {
-    "crawler.worker.LeaseAcks": 10,  # `crawler worker` only: outermost, sees all of a callback's output
 }
 
 EXTENSIONS = {
     "crawler.lifecycle.DataDirGuard": 0,
     "crawler.report.RunReport": 10,
-    "crawler.worker.FrontierWorker": 20,  # `crawler worker` only (RUN_ID set)
 }
 
 ITEM_PIPELINES = {

@@ -85,8 +85,7 @@ def worker(args: argparse.Namespace) -> int:
     from crawler.cli import EXIT_INTERRUPTED, EXIT_UNAVAILABLE
     from crawler.frontier import Frontier, worker_id
     from crawler.report import RunReport
-    from crawler.spiders.worker import WorkerSpider
-    from crawler.worker import FrontierWorker
+    from crawler.worker import WORKER_COMPONENTS, FrontierWorker, WorkerSpider
 
     config, settings = _shared_settings(args.config)
     if not args.no_images and settings.getbool("IMAGES_ENABLED") and not settings.get("IMAGES_STORE"):
@@ -111,7 +110,8 @@ def worker(args: argparse.Namespace) -> int:
     settings.set("SOURCES_FILE", str(config.path.resolve()), priority="cmdline")
     settings.set("DATA_DIR", str(data_dir.root.resolve()), priority="cmdline")
     settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
-    settings.set("SCHEDULER", "crawler.frontier.LeasingScheduler", priority="cmdline")
+    for name, value in WORKER_COMPONENTS.items():
+        settings.set(name, {**settings.getdict(name), **value} if isinstance(value, dict) else value, priority="cmdline")
     settings.set("WORKER_ID", worker_id(), priority="cmdline")
     if args.no_images:
         settings.set("IMAGES_ENABLED", False, priority="cmdline")

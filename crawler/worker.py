@@ -1,5 +1,9 @@
-"""One worker of a shared run (``crawler worker``): its place in the run's frontier, the acks of
-its leases, and the claims that keep two workers off the same article, file name or image.
+"""One worker of a shared run (``crawler worker``): its spider, its place in the run's
+frontier, and the acks of its leases. Nothing here is loaded by ``crawler run``: the worker
+command adds these components to the settings (``WORKER_COMPONENTS``).
+
+``WorkerSpider`` is the project's one spider started from the run's seeds instead of the
+sources file's list.
 
 ``FrontierWorker`` is an extension: it opens the run's ``crawler.frontier.Frontier`` when the
 crawler is built, keeps the worker's lease alive, takes back the leases of workers that died,
@@ -13,26 +17,36 @@ engine is idle, so nothing is acked early and every lease ends.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import redis
+import scrapy
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
 from crawler import signals as project_signals
+from crawler.claims import WorkerClaims
 from crawler.frontier import Frontier, RunKeys, connect
 from crawler.lifecycle import state_of
+from crawler.spiders.sources import SourcesSpider
+from crawler.state import StateUnavailable
 
 logger = logging.getLogger(__name__)
 
-CLAIM_WAIT = 0.1
-"""Seconds between looks at a claim another worker holds."""
-
+WORKER_COMPONENTS = {
+    "SCHEDULER": "crawler.frontier.LeasingScheduler",
+    "EXTENSIONS": {"crawler.worker.FrontierWorker": 20},
+    # outermost: sees all of a callback's output
+    "SPIDER_MIDDLEWARES": {"crawler.worker.LeaseAcks": 10},
+    # sees a download's failure once Scrapy's retries have given up on it
+    "DOWNLOADER_MIDDLEWARES": {"crawler.worker.LeaseAcks": 50},
+}
+"""What ``crawler worker`` adds to the project's settings (``crawler run`` has none of it)."""
 
 class FrontierWorker:
     """The worker's side of the run named by ``RUN_ID`` (set by ``crawler worker``)."""
@@ -61,7 +75,14 @@ class FrontierWorker:
         crawler.signals.connect(worker.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(worker.document_done, signal=project_signals.document_read)
         crawler.signals.connect(worker.document_done, signal=project_signals.document_failed)
+        crawler.signals.connect(worker.item_error, signal=signals.item_error)
         return worker
+
+    def item_error(self, item, response, spider, failure) -> None:
+        """The state is lost (``DataDirGuard`` stops the crawl): nothing is acked from now on,
+        so what this worker held is done again by whoever takes its leases."""
+        if failure.check(StateUnavailable):
+            self.frontier.lost = f"the state was lost: {failure.value}"
 
     def document_done(self, source: str, **kwargs) -> None:
         """Which sources were fetched is counted in the run itself, as it happens: a worker
@@ -135,70 +156,6 @@ def frontier_of(crawler) -> Frontier:
     if worker is None:
         raise RuntimeError("the frontier belongs to crawler.worker.FrontierWorker, which is not enabled")
     return worker.frontier
-
-
-def claims_of(crawler) -> "WorkerClaims | LocalClaims":
-    """Claims across workers in a shared run; in a single-machine run, one process decides
-    everything and its claims are free."""
-    worker = crawler.get_extension(FrontierWorker) if crawler.settings.get("RUN_ID") else None
-    return worker.claims if worker is not None else LocalClaims()
-
-
-class LocalClaims:
-    """One process: nothing to claim from anyone."""
-
-    async def take(self, name: str) -> bool:
-        """Whether another holder had to be waited for: never, here."""
-        return False
-
-    def release(self, name: str) -> None:
-        return None
-
-    @asynccontextmanager
-    async def hold(self, name: str):
-        yield
-
-    def first(self, name: str, value: str) -> str:
-        return value
-
-
-class WorkerClaims:
-    """Names (``article:KEY``, ``image:URL``, ``path:FILE``) that one worker at a time may act
-    on. ``take`` waits while another live worker holds the name, and takes it over from a
-    worker whose lease expired; ``release`` first commits the state, so the next holder reads
-    what this one recorded. ``first`` gives a name to the first value that asks, for the run."""
-
-    def __init__(self, frontier: Frontier, claim_seconds: float, commit) -> None:
-        self.frontier = frontier
-        self.claim_seconds = claim_seconds
-        self.commit = commit
-
-    async def take(self, name: str) -> bool:
-        """Hold ``name``; whether another holder had to be waited for (what it did with the
-        name is then in the state)."""
-        me = self.frontier.worker
-        waited = False
-        while (holder := self.frontier.claim(name, me, self.claim_seconds)) != me:
-            if not self.frontier.worker_alive(holder) and self.frontier.take_over(name, holder, me, self.claim_seconds):
-                return True
-            waited = True
-            await asyncio.sleep(CLAIM_WAIT)
-        return waited
-
-    def release(self, name: str) -> None:
-        self.commit()
-        self.frontier.release(name, self.frontier.worker)
-
-    @asynccontextmanager
-    async def hold(self, name: str):
-        await self.take(name)
-        try:
-            yield
-        finally:
-            self.release(name)
-
-    def first(self, name: str, value: str) -> str:
-        return self.frontier.claim(name, value, 7 * 24 * 3600)  # deleted with the run's keys
 
 
 @dataclass
@@ -276,3 +233,47 @@ class LeaseAcks:
         if lease is not None:
             self.frontier.ack(lease)
         return None
+
+
+class WorkerSpider(SourcesSpider):
+    """Crawls the sources ``crawler enqueue`` chose for the run (``source``: their names, as
+    the run's description lists them), with every other worker.
+
+    Each seed (a source's name) is taken from the run in ``start()``, one at a time and only
+    when the engine asks for more, so seeds spread over the workers as they start; its first
+    requests go into the shared queue, where any worker may take them. A seed given back by a
+    worker that stopped is taken when the engine is next idle, as scrapy-redis's own spiders
+    take their start URLs."""
+
+    name = "worker"
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.seed_when_idle, signal=signals.spider_idle)
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self._seeded_requests():
+            yield request
+
+    def seed_when_idle(self) -> None:
+        scheduled = 0
+        for request in self._seeded_requests():
+            self.crawler.engine.crawl(request)
+            scheduled += 1
+        if scheduled:
+            raise DontCloseSpider
+
+    def _seeded_requests(self) -> Iterator[scrapy.Request]:
+        """The first requests of every seed left, each seed done once they are queued (the
+        consumer queues each request before asking for the next)."""
+        worker = self.crawler.get_extension(FrontierWorker)
+        frontier = worker.frontier
+        try:
+            while not frontier.lost and (name := frontier.take_seed()) is not None:
+                source = self.source_of(name)
+                yield from self.readers[source.spider].start(source)
+                frontier.seeded(name)
+        except redis.RedisError as exc:
+            worker.lose(exc)

@@ -43,7 +43,7 @@ from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import State
 from crawler.stores import AtomicFSFilesStore, settled
-from crawler.worker import claims_of
+from crawler.claims import claims_of
 
 logger = logging.getLogger(__name__)
 

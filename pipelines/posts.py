@@ -20,7 +20,7 @@ from crawler.datadir import DataDir
 from crawler.lifecycle import state_of
 from crawler.state import State, article_key
 from crawler.stores import open_store, settled
-from crawler.worker import claims_of
+from crawler.claims import claims_of
 
 
 class PostWriterPipeline:
