@@ -12,6 +12,11 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 
+class ClaimsLost(Exception):
+    """The claims' store (the run's Redis) is gone: nothing can be claimed, so the work
+    waits for another worker (or this one, started again)."""
+
+
 CLAIM_WAIT = 0.1
 """Seconds between looks at a claim another worker holds."""
 
@@ -51,25 +56,36 @@ class WorkerClaims:
     what this one recorded. ``first`` gives a name to the first value that asks, for the run."""
 
     def __init__(self, frontier, claim_seconds: float, commit) -> None:
+        import redis  # only shared runs have claims to keep
+
+        self._lost_errors = (redis.RedisError,)
         self.frontier = frontier
         self.claim_seconds = claim_seconds
         self.commit = commit
+        """Commits the state (``crawler.state.State.flush``)."""
 
     async def take(self, name: str) -> bool:
         """Hold ``name``; whether another holder had to be waited for (what it did with the
-        name is then in the state)."""
+        name is then in the state). Raises ``ClaimsLost``."""
         me = self.frontier.worker
         waited = False
-        while (holder := self.frontier.claim(name, me, self.claim_seconds)) != me:
-            if not self.frontier.worker_alive(holder) and self.frontier.take_over(name, holder, me, self.claim_seconds):
-                return True
-            waited = True
-            await asyncio.sleep(CLAIM_WAIT)
+        try:
+            while (holder := self.frontier.claim(name, me, self.claim_seconds)) != me:
+                if not self.frontier.worker_alive(holder) and self.frontier.take_over(name, holder, me, self.claim_seconds):
+                    return True
+                waited = True
+                await asyncio.sleep(CLAIM_WAIT)
+        except self._lost_errors as exc:
+            raise ClaimsLost(f"cannot claim {name.split(':', 1)[0]}: {exc}") from None
         return waited
 
     def release(self, name: str) -> None:
+        """Let go of ``name`` (a claim that cannot be let go of expires by itself)."""
         self.commit()
-        self.frontier.release(name, self.frontier.worker)
+        try:
+            self.frontier.release(name, self.frontier.worker)
+        except self._lost_errors:
+            pass
 
     @asynccontextmanager
     async def hold(self, name: str):
@@ -80,4 +96,7 @@ class WorkerClaims:
             self.release(name)
 
     def first(self, name: str, value: str) -> str:
-        return self.frontier.claim(name, value, 7 * 24 * 3600)  # deleted with the run's keys
+        try:
+            return self.frontier.claim(name, value, 7 * 24 * 3600)  # deleted with the run's keys
+        except self._lost_errors as exc:
+            raise ClaimsLost(f"cannot claim a file name: {exc}") from None

@@ -20,6 +20,7 @@ on a Redis Cluster all of a run's keys share one slot, as its scripts need.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -43,19 +44,42 @@ DONE_KEEP_SECONDS = 24 * 3600
 """How long a finished run's description stays in Redis (the figures are in the state)."""
 
 
+class FrontierLost(redis.ConnectionError):
+    """Redis stayed away through every retry earlier in this crawl: this worker asks it
+    nothing more (each call would wait through the retries again) and stops."""
+
+
+def _live(method):
+    """A call to Redis in the crawl: the first that fails through every retry loses the
+    frontier (``Frontier.on_lost``), and every call after it is refused at once."""
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        if self.lost:
+            raise FrontierLost(self.lost)
+        try:
+            return method(self, *args, **kwargs)
+        except redis.RedisError as exc:
+            if self.on_lost is not None:
+                self.on_lost(exc)
+            raise
+    return call
+
+
 def connect(url: str, retries: int = 6) -> redis.Redis:
     """A client for ``FRONTIER_URL`` that retries a lost connection with exponential backoff
-    (0.5 s doubling to 8 s, ``retries`` times: about half a minute) before it gives up.
-    Raises ``FrontierUnavailable`` when the server does not answer now."""
-    client = redis.Redis.from_url(
+    (0.5 s doubling up to 8 s, ``retries`` times: about 25 s for 6) before it gives up.
+    Raises ``FrontierUnavailable`` at once when the server does not answer now."""
+    probe = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        probe.ping()
+    except redis.RedisError as exc:
+        raise FrontierUnavailable(f"cannot reach the frontier ({where(url)}): {exc}") from None
+    finally:
+        probe.close()
+    return redis.Redis.from_url(
         url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=8, base=0.5), retries),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError])
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        raise FrontierUnavailable(f"cannot reach the frontier ({where(url)}): {exc}") from None
-    return client
 
 
 def where(url: str) -> str:
@@ -220,6 +244,8 @@ class Frontier:
         self.lost: str | None = None
         """Set once Redis stayed away through every retry: nothing is acked after that, so
         the leases expire and another worker does their work again."""
+        self.on_lost = None
+        """Called with the error when Redis is lost (``crawler.worker.FrontierWorker.lose``)."""
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -263,6 +289,7 @@ class Frontier:
 
     # --- liveness ---------------------------------------------------------------------------
 
+    @_live
     def beat(self) -> None:
         """This worker is alive for another lease period."""
         with self.client.pipeline(transaction=True) as pipe:
@@ -270,15 +297,18 @@ class Frontier:
             pipe.sadd(self.keys.workers, self.worker)
             pipe.execute()
 
+    @_live
     def mark_running(self) -> None:
         self._mark_running(keys=[self.keys.meta])
 
+    @_live
     def recover_dead(self) -> int:
         """Requests and seeds taken back from workers whose lease expired."""
         k = self.keys
         return int(self._recover(keys=[k.workers, k.requests, k.seeds, k.recovered],
                                  args=[k.prefix, k.run, self.worker]))
 
+    @_live
     def remaining(self) -> int:
         k = self.keys
         return int(self._remaining(keys=[k.requests, k.seeds, k.workers], args=[k.prefix, k.run]))
@@ -290,6 +320,7 @@ class Frontier:
         return int(self._give_back(keys=[k.leased(self.worker), k.seeding(self.worker), k.requests, k.seeds,
                                          k.workers, k.alive(self.worker)], args=[self.worker]))
 
+    @_live
     def finish(self) -> bool:
         """Close the run if nothing is left in it: True for the one worker that closes it."""
         k = self.keys
@@ -313,22 +344,26 @@ class Frontier:
         """Whether some worker closed the run (or it is gone)."""
         return self.client.hexists(self.keys.meta, "finished") or not self.client.exists(self.keys.meta)
 
+    @_live
     def count_document(self, source: str, failed: bool) -> None:
         self.client.hincrby(self.keys.documents, f"{source}\t{'failed' if failed else 'read'}", 1)
 
     # --- seeds ----------------------------------------------------------------------------
 
+    @_live
     def take_seed(self) -> str | None:
         """The next source to start, held by this worker until ``seeded``."""
         name = self.client.lmove(self.keys.seeds, self.keys.seeding(self.worker), "LEFT", "RIGHT")
         return name.decode() if name is not None else None
 
+    @_live
     def seeded(self, name: str) -> None:
         """The source's first requests are queued: its seed is done."""
         self.client.lrem(self.keys.seeding(self.worker), 1, name)
 
     # --- leases -------------------------------------------------------------------------------
 
+    @_live
     def pop(self) -> tuple[str, bytes] | None:
         """The next request of the run, leased to this worker: ``(lease id, data)``."""
         k = self.keys
@@ -339,6 +374,7 @@ class Frontier:
         self._leased[lease] = data
         return lease, data
 
+    @_live
     def push(self, data: bytes, score: float, done_lease: str | None = None) -> None:
         """Queue a request; ``done_lease``: the leased request it replaces (a retry, a
         redirect) is done in the same step."""
@@ -349,17 +385,25 @@ class Frontier:
             pipe.execute()
 
     def ack(self, lease: str) -> None:
-        """The leased request and everything it led to are done."""
+        """The leased request and everything it led to are done. Once the frontier is lost
+        nothing is acked: the lease expires, and the work is done again."""
         data = self._leased.pop(lease, None)
         if data is not None and not self.lost:
-            self.client.zrem(self.keys.leased(self.worker), data)
+            self._quietly(self.client.zrem, self.keys.leased(self.worker), data)
 
     def ack_all(self) -> None:
         """Everything this worker holds is done (its engine is idle)."""
-        if self.lost:
-            return
-        self._leased.clear()
-        self.client.delete(self.keys.leased(self.worker))
+        if not self.lost:
+            self._leased.clear()
+            self._quietly(self.client.delete, self.keys.leased(self.worker))
+
+    def _quietly(self, call, *args) -> None:
+        """An ack: if Redis is gone, the frontier is lost and the lease simply stays."""
+        try:
+            call(*args)
+        except redis.RedisError as exc:
+            if self.on_lost is not None:
+                self.on_lost(exc)
 
     @property
     def holding(self) -> int:
@@ -367,6 +411,7 @@ class Frontier:
 
     # --- claims -------------------------------------------------------------------------------
 
+    @_live
     def claim(self, name: str, owner: str, ttl_seconds: float) -> str:
         """Take ``name`` for ``owner`` unless someone has it: who has it now. A claim whose
         owner is a worker that stopped beating can be taken over (``take_over``)."""
@@ -376,6 +421,7 @@ class Frontier:
         held = self.client.get(key)
         return held.decode() if held is not None else self.claim(name, owner, ttl_seconds)
 
+    @_live
     def take_over(self, name: str, dead_owner: str, owner: str, ttl_seconds: float) -> bool:
         key = self.keys.claim(name)
         with self.client.pipeline(transaction=True) as pipe:
@@ -390,9 +436,11 @@ class Frontier:
             except redis.WatchError:
                 return False
 
+    @_live
     def release(self, name: str, owner: str) -> None:
         self._release(keys=[self.keys.claim(name)], args=[owner])
 
+    @_live
     def worker_alive(self, worker: str) -> bool:
         return bool(self.client.exists(self.keys.alive(worker)))
 

@@ -8,6 +8,7 @@ schema of its own can be named in the URL (``?options=-csearch_path%3Dcrawler``)
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timezone
 
@@ -15,6 +16,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from crawler.state import ArticleRecord, ImageRecord, StateUnavailable
+
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -100,6 +103,8 @@ class PostgresStateStore:
             return call()
         except psycopg.OperationalError as first:
             lost = first
+        logger.warning("lost the connection to the state database (%s): %s; connecting again",
+                       _without_password(self.url), str(lost).strip().splitlines()[0] if str(lost).strip() else lost)
         for delay in RECONNECT_DELAYS:
             time.sleep(delay)
             try:

@@ -79,6 +79,9 @@ FRONTIER_PREFIX = "crawler"
 FRONTIER_LEASE_SECONDS = 30
 """A worker that has not been heard from for this long is taken for dead: its unfinished
 requests go back to the queue for the others."""
+FRONTIER_RETRIES = 6
+"""Tries, with exponential backoff (0.5 s doubling up to 8 s: about 25 s for 6), to reach a
+Redis that went away mid-run before the worker stops; ``crawler worker`` continues later."""
 RUN_ID = ""
 WORKER_ID = ""
 """Set by ``crawler worker`` for each run it works on: which run, and who this worker is."""

@@ -67,9 +67,10 @@ class FrontierWorker:
         if not settings.get("RUN_ID"):
             raise NotConfigured
         lease = settings.getfloat("FRONTIER_LEASE_SECONDS")
-        client = connect(settings["FRONTIER_URL"])  # or FrontierUnavailable: nothing is done
+        client = connect(settings["FRONTIER_URL"], settings.getint("FRONTIER_RETRIES"))  # or FrontierUnavailable
         frontier = Frontier(client, RunKeys(settings["FRONTIER_PREFIX"], settings["RUN_ID"]), settings["WORKER_ID"], lease)
         worker = cls(crawler, frontier, lease)
+        frontier.on_lost = worker.lose
         crawler.signals.connect(worker.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(worker.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(worker.spider_closed, signal=signals.spider_closed)
@@ -79,8 +80,8 @@ class FrontierWorker:
         return worker
 
     def item_error(self, item, response, spider, failure) -> None:
-        """The state is lost (``DataDirGuard`` stops the crawl): nothing is acked from now on,
-        so what this worker held is done again by whoever takes its leases."""
+        """The state lost (``DataDirGuard`` stops the crawl): nothing is acked from now on, so
+        what this worker held is done again by whoever takes its leases."""
         if failure.check(StateUnavailable):
             self.frontier.lost = f"the state was lost: {failure.value}"
 

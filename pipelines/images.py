@@ -43,7 +43,7 @@ from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import State
 from crawler.stores import AtomicFSFilesStore, settled
-from crawler.claims import claims_of
+from crawler.claims import ClaimsLost, claims_of
 
 logger = logging.getLogger(__name__)
 
@@ -159,8 +159,11 @@ class MirrorImagesPipeline(FilesPipeline):
         url = request.meta["image_url"]
         answer = self._known(url)
         if answer is None:
-            if not await self.claims.take(f"image:{url}"):  # held until downloaded or failed
-                return None
+            try:
+                if not await self.claims.take(f"image:{url}"):  # held until downloaded or failed
+                    return None
+            except ClaimsLost as exc:
+                raise ImageFailed(url, str(exc), permanent=False) from None
             answer = self._known(url)  # the worker that held it has stored it, or not
             if answer is None:
                 return None

@@ -20,7 +20,7 @@ from crawler.datadir import DataDir
 from crawler.lifecycle import state_of
 from crawler.state import State, article_key
 from crawler.stores import open_store, settled
-from crawler.claims import claims_of
+from crawler.claims import ClaimsLost, claims_of
 
 
 class PostWriterPipeline:
@@ -69,6 +69,8 @@ class PostWriterPipeline:
         try:
             async with self.claims.hold(f"article:{key}"):  # another worker's item for it
                 await self._write_post(adapter, key)
+        except ClaimsLost as exc:
+            raise DropItem(f"not written: {exc}; another worker writes it") from None
         finally:
             del self._on_the_way[key]
             done.set_result(None)

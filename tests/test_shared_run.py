@@ -200,3 +200,83 @@ def test_three_workers_one_killed_finish_the_run_as_one_machine_would(tmp_path, 
                             "--data", str(tmp_path / "w1"))
     assert published.returncode == 0, published.stderr
     assert tree(shared_site_dir) == tree(single_site) and len(tree(single_site)) == 3000 + 2 * 101
+
+
+def test_a_frontier_lost_mid_run_stops_the_worker_and_a_later_one_finishes_the_run(tmp_path, site, frontier_url,
+                                                                                   postgres_url):
+    from tests.tcpproxy import TcpRelay
+
+    url, prefix = frontier_url
+    sources_part = shared_site(site, sources=40, entries=5)
+    reference = single_machine_reference(tmp_path, sources_part)
+    for n in range(40):
+        site.routes[f"/f/{n}.xml"].delay = 0.1  # a run that lasts a few seconds
+    relay = TcpRelay(6379)
+    shared = tmp_path / "shared"
+    config = tmp_path / "shared.toml"
+    config.write_text(settings_table(FRONTIER_URL=f"redis://127.0.0.1:{relay.port}/0", FRONTIER_PREFIX=prefix,
+                                     FRONTIER_LEASE_SECONDS=3, FRONTIER_RETRIES=2, STATE_URL=postgres_url,
+                                     POSTS_STORE=str(shared / "posts"), IMAGES_STORE=str(shared / "images"),
+                                     CONCURRENT_REQUESTS_PER_DOMAIN=2)
+                      + sources_part, encoding="utf-8")
+    try:
+        queued = run_crawler("enqueue", "--config", str(config))
+        run = queued.stdout.strip()
+        first = start_worker(config, tmp_path / "w0")
+        while len(list((shared / "posts").rglob("*.md"))) < 20:
+            assert first.poll() is None, (tmp_path / "w0.log").read_text()[-3000:]
+            time.sleep(0.02)
+        relay.cut()
+        started = time.monotonic()
+        assert first.wait(60) == 69
+        log = (tmp_path / "w0.log").read_text()
+        assert "the frontier was lost" in log and "`crawler worker` continues the run once Redis is back" in log
+        assert time.monotonic() - started < 30
+        written = len(list((shared / "posts").rglob("*.md")))
+        assert written < 200
+        relay.restore()
+        second = start_worker(config, tmp_path / "w1")
+        assert wait_for(second, url, prefix, run) == 0, (tmp_path / "w1.log").read_text()[-3000:]
+        status = run_crawler("status", run, "--config", str(config))
+    finally:
+        relay.close()
+    posts = {k: v for k, v in tree(shared / "posts").items() if not Path(k).name.startswith(".tmp-")}
+    assert posts == tree(reference / "posts")
+    assert f"run {run}: done" in status.stdout and "NOT FETCHED" not in status.stdout, status.stdout[-1500:]
+
+
+def test_a_state_database_blip_mid_run_loses_no_record(tmp_path, site, frontier_url, postgres_url):
+    from urllib.parse import urlsplit
+
+    from tests.tcpproxy import TcpRelay
+
+    url, prefix = frontier_url
+    sources_part = shared_site(site, sources=40, entries=5)
+    for n in range(40):
+        site.routes[f"/f/{n}.xml"].delay = 0.1
+    relay = TcpRelay(5432)
+    options = urlsplit(postgres_url).query
+    shared = tmp_path / "shared"
+    config = tmp_path / "shared.toml"
+    config.write_text(settings_table(FRONTIER_URL=url, FRONTIER_PREFIX=prefix, FRONTIER_LEASE_SECONDS=3,
+                                     STATE_URL=f"postgresql://127.0.0.1:{relay.port}/test?{options}",
+                                     POSTS_STORE=str(shared / "posts"), IMAGES_STORE=str(shared / "images"),
+                                     CONCURRENT_REQUESTS_PER_DOMAIN=2)
+                      + sources_part, encoding="utf-8")
+    try:
+        run = run_crawler("enqueue", "--config", str(config)).stdout.strip()
+        worker = start_worker(config, tmp_path / "w0")
+        while len(list((shared / "posts").rglob("*.md"))) < 20:
+            assert worker.poll() is None, (tmp_path / "w0.log").read_text()[-3000:]
+            time.sleep(0.02)
+        relay.cut()
+        time.sleep(1.0)
+        relay.restore()
+        assert wait_for(worker, url, prefix, run) == 0, (tmp_path / "w0.log").read_text()[-3000:]
+    finally:
+        relay.close()
+    import psycopg
+
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 200
+    assert len(list((shared / "posts").rglob("*.md"))) == 200
