@@ -28,7 +28,8 @@ test: install
 	$(BIN)/python -m pytest -q -rs -m "not slow and not hexo"
 
 # The tests that talk to PostgreSQL on 127.0.0.1:5432 (database `test`, a schema of their own per
-# test, dropped after), required: a missing server fails them instead of skipping them.
+# test, dropped after) and Redis on 127.0.0.1:6379 (a key prefix of their own, deleted after),
+# required: a missing server fails them instead of skipping them.
 .PHONY: test-distributed
 test-distributed: install
 	REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -m services

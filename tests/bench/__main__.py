@@ -9,6 +9,9 @@
 4. images — `crawler run` (images mirrored, local links) from an empty folder;
 5. rerun  — `crawler run` again on the images run's folder, nothing changed.
 
+Then the distributed pair (``tests.bench.shared``), on the same site: `crawler run` against one
+`crawler worker` and against two, where Redis and PostgreSQL are on 127.0.0.1.
+
 Then the sources scenario: ``--sources`` feeds (default 1,000) of 10 entries on one host that
 answers each request after ``--delay`` seconds (default 0.05), read by a bare Scrapy spider that
 parses them with lxml (the floor) and by ``crawler run --no-images``, alternating; it records
@@ -35,7 +38,7 @@ from urllib.request import urlopen
 
 import scrapy
 
-from tests.bench import hexo
+from tests.bench import hexo, shared
 from tests.bench.site import BenchSite, SourcesSite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -234,6 +237,12 @@ def main() -> int:
             for kind in KINDS:
                 samples[kind].append(one_run(kind, server, work, config, urls, rep))
                 print(f"  rep {rep + 1} {kind:<6} {samples[kind][-1]['wall_s']:.2f} s", flush=True)
+        why_not = shared.unavailable()
+        if why_not is None:
+            distributed = shared.pair(config, work, args.reps, server.reset, summarise)
+        else:
+            distributed = {"skipped": why_not}
+            print(f"  distributed pair skipped: {why_not}", flush=True)
         server.stop()
         sources = sources_scenario(args, work)
         why_not = hexo.unavailable()
@@ -261,6 +270,7 @@ def main() -> int:
         },
         "samples": samples,
         "sources_scenario": sources,
+        "distributed": distributed,
         "hexo_migrator": migrator,
         "bench_seconds": round(time.monotonic() - began, 1),
     }
@@ -275,11 +285,14 @@ def main() -> int:
                 f"{args.delay * 1000:.0f} ms, median of {args.reps} (min–max)")
     compared = (f"Against hexo migrate rss (hexo 8.1.2, hexo-migrator-rss 1.1.0), median of {args.reps} (min–max)\n\n"
                 + hexo.table(migrator) if "skipped" not in migrator else f"hexo migrate rss comparison skipped: {migrator['skipped']}")
-    (args.out / "results.md").write_text(header + "\n\n" + text + "\n\n" + scenario + "\n\n" + sources_table(sources)
-                                         + "\n\n" + compared + "\n")
+    pair = f"Distributed pair, median of {args.reps} (min–max)\n\n" + shared.table(distributed)
+    (args.out / "results.md").write_text(header + "\n\n" + text + "\n\n" + pair + "\n\n" + scenario + "\n\n"
+                                         + sources_table(sources) + "\n\n" + compared + "\n")
     print()
     print(header)
     print(text)
+    print()
+    print(pair)
     print()
     print(scenario)
     print(sources_table(sources))
@@ -287,6 +300,10 @@ def main() -> int:
     print(compared)
     problems = [f"{k}: an image was fetched twice" for k in ("images", "rerun") if runs[k]["images_fetched_twice"]["max"]]
     problems += ["rerun wrote posts"] if runs["rerun"]["posts_written"]["max"] else []
+    if "skipped" not in distributed:
+        written = {kind: distributed["runs"][kind]["posts_written"]["min"] for kind in distributed["runs"]}
+        if len(set(written.values())) != 1 or any(distributed["runs"][k]["exit"]["max"] for k in written):
+            problems.append(f"distributed pair: the runs wrote different numbers of posts or failed: {written}")
     expected = args.sources * SourcesSite.entries
     if sources["runs"]["run"]["posts_written"]["min"] != expected or sources["runs"]["run"]["exit"]["max"]:
         problems.append(f"sources: not every one of the {expected} posts was written with exit 0")
