@@ -38,6 +38,9 @@ from crawler.state import StateUnavailable
 
 logger = logging.getLogger(__name__)
 
+FINISH_WATCH_SECONDS = 0.5
+"""How often an idle worker looks whether another one has finished the run."""
+
 WORKER_COMPONENTS = {
     "SCHEDULER": "crawler.frontier.LeasingScheduler",
     "EXTENSIONS": {"crawler.worker.FrontierWorker": 20},
@@ -58,6 +61,7 @@ class FrontierWorker:
         self.claims = WorkerClaims(frontier, claim_seconds=max(4 * lease_seconds, 120),
                                    commit=lambda: state_of(crawler).flush())
         self._beat: LoopingCall | None = None
+        self._watch: LoopingCall | None = None
         self.lost: str | None = None
         """Why the frontier was lost mid-run, if it was."""
 
@@ -125,11 +129,27 @@ class FrontierWorker:
         except redis.RedisError as exc:
             self.lose(exc)
             return
+        if self._watch is None:
+            # Scrapy looks at an idle spider again every 5 s; the run's end is watched closer,
+            # so a worker that waits for the others stops soon after the last one finishes.
+            self._watch = LoopingCall(self._stop_when_finished)
+            self._watch.start(FINISH_WATCH_SECONDS, now=False)
         raise DontCloseSpider  # others still hold work that may lead to more
 
+    def _stop_when_finished(self) -> None:
+        try:
+            finished = self.frontier.is_finished()
+        except redis.RedisError as exc:
+            self.lose(exc)
+            return
+        if finished:
+            self._watch.stop()
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
+
     def spider_closed(self, spider, reason: str) -> None:
-        if self._beat is not None and self._beat.running:
-            self._beat.stop()
+        for call in (self._beat, self._watch):
+            if call is not None and call.running:
+                call.stop()
         if self.lost:
             return  # its leases expire; another worker (or this one, started again) takes them
         try:
