@@ -283,10 +283,6 @@ class Frontier:
             "documents": {k.decode(): int(v) for k, v in client.hgetall(keys.documents).items()},
         }
 
-    def description(self) -> dict | None:
-        raw = self.client.hget(self.keys.meta, "description")
-        return json.loads(raw) if raw else None
-
     # --- liveness ---------------------------------------------------------------------------
 
     @_live

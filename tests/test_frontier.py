@@ -1,0 +1,87 @@
+"""The shared frontier's own rules, against the machine's Redis (a key prefix per test)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.conftest import service_missing
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def frontiers(frontier_url):
+    """``make(worker)``: that worker's view of one fresh run with seeds ``a`` and ``b``."""
+    try:
+        from crawler.frontier import Frontier, RunKeys, connect
+    except ImportError:
+        service_missing("redis or scrapy-redis is not installed (pip install -e '.[distributed]')")
+    url, prefix = frontier_url
+    client = connect(url, retries=0)
+    Frontier.create_run(client, prefix, "r1", ["a", "b"], {"sources": ["a", "b"]})
+
+    def make(worker: str, lease_seconds: float = 0.3) -> Frontier:
+        frontier = Frontier(client, RunKeys(prefix, "r1"), worker, lease_seconds)
+        frontier.beat()
+        return frontier
+
+    return make
+
+
+def test_a_dead_workers_leases_and_seeds_go_back_to_the_queue_once(frontiers):
+    alive, dying = frontiers("alive"), frontiers("dying")
+    assert dying.take_seed() == "a"
+    dying.push(b"request-1", -5)
+    dying.push(b"request-2", 0)
+    lease, data = dying.pop()
+    assert data == b"request-1" and dying.remaining() == 4  # seed b, request-2, the lease, seed a held
+    assert alive.recover_dead() == 0  # still beating
+    time.sleep(0.4)
+    alive.beat()
+    assert alive.recover_dead() == 2  # the lease and the seed it had taken
+    assert alive.recover_dead() == 0
+    assert alive.pop()[1] == b"request-1"  # its priority kept: it comes first again
+    assert sorted([alive.take_seed(), alive.take_seed()]) == ["a", "b"]
+    client, keys = alive.client, alive.keys
+    assert client.hgetall(keys.recovered)  # who took back whose work is kept for status
+
+
+def test_a_run_closes_only_when_nothing_is_left_and_leaves_only_its_description(frontiers):
+    one, two = frontiers("one", 5), frontiers("two", 5)
+    for _ in range(2):
+        one.seeded(one.take_seed())
+    one.push(b"r", 0)
+    lease, _ = two.pop()
+    assert not one.finish() and not one.is_finished()
+    two.ack(lease)
+    assert one.finish() and not two.finish()  # one worker closes it
+    assert two.is_finished()
+    one.count_document("a", failed=False)  # (counted before the close in a real run)
+    keys = {k.decode() for k in one.client.scan_iter(match=f"{one.keys.prefix}:*")}
+    assert keys <= set(one.keys.kept) and one.keys.meta in keys
+    assert 0 < one.client.ttl(one.keys.meta) <= 24 * 3600
+    assert one.keys.runs not in keys or not one.client.lrange(one.keys.runs, 0, -1)
+
+
+def test_a_claim_waits_for_a_live_holder_and_is_taken_from_a_dead_one(frontiers):
+    from crawler.claims import WorkerClaims
+
+    holder, waiter = frontiers("holder", 0.3), frontiers("waiter", 5)
+    commits = []
+    claims = WorkerClaims(waiter, claim_seconds=60, commit=lambda: commits.append(1))
+    assert holder.claim("image:x", "holder", 60) == "holder"
+
+    async def take() -> bool:
+        return await claims.take("image:x")
+
+    started = time.monotonic()
+    assert asyncio.run(take()) is True  # waited until the holder's lease lapsed, then took it
+    assert 0.25 < time.monotonic() - started < 5
+    assert waiter.claim("image:x", "someone", 60) == "waiter"
+    claims.release("image:x")
+    assert commits == [1] and waiter.claim("image:x", "someone", 60) == "someone"
+    # a file name goes to the first article that asks, for the run
+    assert claims.first("path:a.md", "guid:1") == "guid:1" and claims.first("path:a.md", "guid:2") == "guid:1"
