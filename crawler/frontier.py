@@ -14,8 +14,8 @@ and its half-taken seeds back to the queue, so the run still finishes, once.
 
 A run is done when no seed, queued request or lease is left. The worker that sees it first
 deletes the run's keys (keeping its small description a day, for ``crawler status``), so
-scheduled runs do not grow Redis. Keys carry the run id in braces (``crawler:{RUN}:requests``):
-on a Redis Cluster all of a run's keys share one slot, as its scripts need.
+scheduled runs do not grow Redis. Keys carry the run id in braces (``crawler:{RUN}:requests``),
+so on a Redis Cluster all of a run's keys hash to one slot, where its scripts can reach them.
 """
 
 from __future__ import annotations
