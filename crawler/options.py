@@ -72,6 +72,25 @@ def _frontier_url(value) -> str | None:
     return None
 
 
+def _networks(value) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):  # `-s NAME=VALUE`: true, false or CIDRs separated by commas
+        if value.lower() in ("true", "false", "1", "0"):
+            return None
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)):
+        return f"must be true, false or a list of networks such as \"10.0.0.0/8\" (not {value!r})"
+    import ipaddress
+
+    for network in value:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            return f"{network!r} is not a network such as \"10.0.0.0/8\" or \"fd00::/8\""
+    return None
+
+
 def _store_url(value) -> str | None:
     if not isinstance(value, str):
         return f"must be a string (not {value!r})"
@@ -140,6 +159,7 @@ RULES: dict[str, Rule] = {
     "LOCK_WAIT": _number(0),
     "STATE_URL": _database_url,
     "POSTS_STORE": _store_url,
+    "ALLOW_PRIVATE_NETWORKS": _networks,
     "FRONTIER_URL": _frontier_url,
     "FRONTIER_PREFIX": _text,
     "FRONTIER_LEASE_SECONDS": _number(1),

@@ -44,7 +44,11 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # after Scrapy's UserAgentMiddleware (500), so a host's own User-Agent wins
     "crawler.imagereferers.ImageRefererMiddleware": 560,
+    # before the retries (550) in the exception chain: a refused address is not asked again
+    "crawler.addresses.PrivateAddressMiddleware": 590,
 }
+# The reactor's resolver drops the addresses a URL from a feed may not reach (crawler.addresses).
+TWISTED_DNS_RESOLVER = "crawler.addresses.GuardedResolver"
 
 EXTENSIONS = {
     "crawler.lifecycle.DataDirGuard": 0,
@@ -65,9 +69,10 @@ DATA_DIR = "data"
 """Output folder: ``posts/``, ``images/``, ``state.sqlite3``, ``runs/`` (``crawler.datadir``)."""
 LOCK_WAIT = 0
 """Seconds to wait for another crawl of ``DATA_DIR`` to finish (``--wait``); 0: fail at once."""
-POSTS_STORE = ""
+POSTS_STORE = os.environ.get("POSTS_STORE", "")
 """Where posts go: empty for ``DIR/posts``, another folder, or ``s3://bucket/prefix/`` (with
-Scrapy's ``AWS_*`` settings; ``IMAGES_STORE`` takes the same URLs). See ``crawler.stores``."""
+Scrapy's ``AWS_*`` settings; ``IMAGES_STORE`` takes the same URLs). See ``crawler.stores``.
+Also read from the environment, as the shared run's other services are."""
 STATE_URL = os.environ.get("STATE_URL", "")
 """Where the state lives: empty for ``DIR/state.sqlite3``, or ``postgresql://…`` (also read from
 the environment, so a password need not be in the sources file)."""
@@ -85,6 +90,10 @@ Redis that went away mid-run before the worker stops; ``crawler worker`` continu
 RUN_ID = ""
 WORKER_ID = ""
 """Set by ``crawler worker`` for each run it works on: which run, and who this worker is."""
+ALLOW_PRIVATE_NETWORKS = []
+"""Networks (CIDRs, e.g. ``["10.20.0.0/16"]``) that URLs from feeds and pages may reach though
+they are private, loopback, link-local…; ``true``: any. The sources' own hosts are always
+allowed. See ``crawler.addresses``."""
 IMAGE_PROXY = None
 """Prefix put before every ``http://`` src, e.g. ``https://cors.zfour.workers.dev/?``."""
 SANITIZE_HTML = True
@@ -100,8 +109,9 @@ FORCE_REFRESH = False
 # --- images (pipelines/images.py) ---------------------------------------------------------------
 IMAGES_ENABLED = True
 """False (``--no-images``) mirrors nothing and fetches no image."""
-IMAGES_STORE = None
-"""Where images go; default ``DATA_DIR/images``. Any store FilesPipeline knows (s3://, gs://, ftp://)."""
+IMAGES_STORE = os.environ.get("IMAGES_STORE") or None
+"""Where images go; default ``DATA_DIR/images``. Any store FilesPipeline knows (s3://, gs://, ftp://).
+Also read from the environment."""
 IMAGE_FETCH = "origin"
 """``origin``: fetch the URL behind the image proxy, with the article page as Referer;
 ``proxy``: fetch the proxied URL as the post writes it."""

@@ -44,9 +44,11 @@ class CrawlResult:
         return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.md"))}
 
 
-def run_crawler(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_crawler(*args: str, cwd: Path = ROOT, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``crawler ARGS``; ``env``: variables set for it, over this process's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "crawler.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **env} if env else None,
     )
 
 

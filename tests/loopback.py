@@ -1,4 +1,4 @@
-"""A small configurable HTTP server on 127.0.0.1 for tests.
+"""A small configurable HTTP server on 127.0.0.1 (or another loopback address) for tests.
 
 Each route answers with a fixed status, headers and body; ``{BASE}`` in a body becomes the
 server's own base URL, so fixtures can link to each other. Every request is logged, so a test
@@ -32,7 +32,8 @@ class Route:
 
 
 class LoopbackServer:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        """``host``: the loopback address to listen on (``127.0.0.2`` plays an internal host)."""
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._faults: dict[str, list[str]] = {}
@@ -55,9 +56,9 @@ class LoopbackServer:
             def log_message(self, *args):
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.port = self._httpd.server_address[1]
+        self.base_url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     def start(self) -> "LoopbackServer":

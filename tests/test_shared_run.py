@@ -119,6 +119,12 @@ def test_enqueue_and_workers_need_their_services(tmp_path, frontier_url, postgre
             assert (result.returncode, result.stdout) == (code, ""), (name, command, result.stderr)
             assert message in result.stderr and result.stderr.count("\n") == 1, (name, result.stderr)
     assert not (tmp_path / "p").exists()
+    # the services may be named in the environment instead of the sources file
+    config = tmp_path / "env.toml"
+    config.write_text(settings_table(FRONTIER_PREFIX=prefix) + body, encoding="utf-8")
+    queued = run_crawler("enqueue", "--config", str(config), env={
+        "FRONTIER_URL": url, "STATE_URL": postgres_url, "POSTS_STORE": str(tmp_path / "p")})
+    assert queued.returncode == 0 and len(queued.stdout.split()) == 1, queued.stderr
 
 
 def test_two_workers_write_every_post_once_and_fetch_every_image_once(tmp_path, site, frontier_url, postgres_url):
