@@ -127,7 +127,9 @@ def _site(server, internal) -> str:
                content_type="application/json")
     server.add("/jump", b"", status=302, headers={"Location": f"http://127.0.0.2:{inside}/other"})
     server.add("/fine", article_page("<p>正常</p>"))
-    return (f'[[sources]]\nname = "f"\nspider = "feed"\nurl = "{server.base_url}/feed.xml"\ncategories = ["站", "频道"]\n\n'
+    # posts without images get a head image of this host rather than the default's public one
+    return (f'[settings]\nHEADIMG_FALLBACK = "{server.base_url}/ok.png?n={{n}}"\n\n'
+            f'[[sources]]\nname = "f"\nspider = "feed"\nurl = "{server.base_url}/feed.xml"\ncategories = ["站", "频道"]\n\n'
             f'[[sources]]\nname = "q"\nspider = "qutoutiao"\nurl = "{server.base_url}/list?page=1"\n'
             'categories = ["站", "列表"]\n')
 
@@ -136,6 +138,8 @@ def test_feeds_and_pages_cannot_reach_an_internal_host(server, internal, crawl):
     result = crawl(_site(server, internal), images=True)
     assert result.returncode == 1, result.stderr  # the refusals are failures of their posts
     assert internal.paths() == []  # nothing reached 127.0.0.2
+    hosts = {headers.get("Host", "").split(":")[0] for _, _, headers in server.requests}
+    assert hosts == {"127.0.0.1"}  # nor the source's host by another name (localhost)
     report = json.loads((result.data / "runs" / "latest.json").read_text())
     by_source = {s["name"]: s for s in report["sources"]}
     image_reasons = {f["url"]: f["reason"] for f in by_source["f"]["image_failures"]}
@@ -149,7 +153,7 @@ def test_feeds_and_pages_cannot_reach_an_internal_host(server, internal, crawl):
 
 
 def test_an_allowed_network_is_fetched(server, internal, crawl):
-    config = '[settings]\nALLOW_PRIVATE_NETWORKS = ["127.0.0.2/32"]\n\n' + _site(server, internal)
+    config = _site(server, internal).replace("[settings]\n", '[settings]\nALLOW_PRIVATE_NETWORKS = ["127.0.0.2/32"]\n', 1)
     result = crawl(config, images=True)
     reached = internal.paths()
     assert {"/admin", "/other", "/secret.png"} <= set(reached), (reached, result.stderr[-2000:])
