@@ -336,6 +336,7 @@ class Frontier:
             pipe.execute()
         return True
 
+    @_live
     def is_finished(self) -> bool:
         """Whether some worker closed the run (or it is gone)."""
         return self.client.hexists(self.keys.meta, "finished") or not self.client.exists(self.keys.meta)
@@ -401,10 +402,6 @@ class Frontier:
             if self.on_lost is not None:
                 self.on_lost(exc)
 
-    @property
-    def holding(self) -> int:
-        return len(self._leased)
-
     # --- claims -------------------------------------------------------------------------------
 
     @_live
@@ -440,44 +437,38 @@ class Frontier:
     def worker_alive(self, worker: str) -> bool:
         return bool(self.client.exists(self.keys.alive(worker)))
 
+    @_live
+    def queued(self) -> int:
+        return self.client.zcard(self.keys.requests)
+
 
 class LeasedQueue(PriorityQueue):
     """scrapy-redis's priority queue, popping into the worker's lease set (see the module).
 
     A request queued with a ``lease`` in its meta is a leased one queued again by Scrapy's
     retry or redirect middleware (which copy the meta; the spider never does): it replaces the
-    leased one. Redis lost through every retry stops the worker (``FrontierWorker.lose``)."""
+    leased one. Redis lost through every retry has stopped the worker already (the frontier's
+    calls say so, ``Frontier.on_lost``): the queue is then empty to the engine."""
 
     def __init__(self, server, spider, key, serializer=None) -> None:
         super().__init__(server, spider, key, serializer)
-        from crawler.worker import FrontierWorker
+        from crawler.worker import frontier_of
 
-        self.worker = spider.crawler.get_extension(FrontierWorker)
-        self.frontier = self.worker.frontier
+        self.frontier = frontier_of(spider.crawler)
 
     def push(self, request) -> None:
-        try:
-            self.frontier.push(self._encode_request(request), -request.priority, request.meta.get("lease"))
-        except redis.RedisError as exc:
-            self.worker.lose(exc)
-            raise
+        self.frontier.push(self._encode_request(request), -request.priority, request.meta.get("lease"))
 
     def __len__(self) -> int:
-        if self.frontier.lost:
-            return 0
         try:
-            return super().__len__()
-        except redis.RedisError as exc:
-            self.worker.lose(exc)
+            return self.frontier.queued()
+        except redis.RedisError:
             return 0
 
     def pop(self, timeout=0):
-        if self.frontier.lost:
-            return None
         try:
             popped = self.frontier.pop()
-        except redis.RedisError as exc:
-            self.worker.lose(exc)
+        except redis.RedisError:
             return None
         if popped is None:
             return None

@@ -51,6 +51,7 @@ WORKER_COMPONENTS = {
 }
 """What ``crawler worker`` adds to the project's settings (``crawler run`` has none of it)."""
 
+
 class FrontierWorker:
     """The worker's side of the run named by ``RUN_ID`` (set by ``crawler worker``)."""
 
@@ -94,8 +95,8 @@ class FrontierWorker:
         killed a moment later has said it, whoever finishes its work."""
         try:
             self.frontier.count_document(source, failed="reason" in kwargs)
-        except redis.RedisError as exc:
-            self.lose(exc)
+        except redis.RedisError:
+            pass  # the frontier is lost: it has called ``lose``
 
     def spider_opened(self, spider) -> None:
         self.frontier.beat()
@@ -108,9 +109,8 @@ class FrontierWorker:
         try:
             self.frontier.beat()
             recovered = self.frontier.recover_dead()
-        except redis.RedisError as exc:
-            self.lose(exc)
-            return
+        except redis.RedisError:
+            return  # the frontier is lost: it has called ``lose``
         if recovered:
             logger.warning("took back %d requests and seeds of a worker that stopped", recovered)
             self.crawler.stats.inc_value("frontier/recovered", recovered)
@@ -126,9 +126,8 @@ class FrontierWorker:
                 return
             if self.frontier.is_finished():
                 return
-        except redis.RedisError as exc:
-            self.lose(exc)
-            return
+        except redis.RedisError:
+            return  # the frontier is lost: it has called ``lose``
         if self._watch is None:
             # Scrapy looks at an idle spider again every 5 s; the run's end is watched closer,
             # so a worker that waits for the others stops soon after the last one finishes.
@@ -139,9 +138,8 @@ class FrontierWorker:
     def _stop_when_finished(self) -> None:
         try:
             finished = self.frontier.is_finished()
-        except redis.RedisError as exc:
-            self.lose(exc)
-            return
+        except redis.RedisError:
+            return  # the frontier is lost: it has called ``lose``
         if finished:
             self._watch.stop()
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
@@ -289,12 +287,11 @@ class WorkerSpider(SourcesSpider):
     def _seeded_requests(self) -> Iterator[scrapy.Request]:
         """The first requests of every seed left, each seed done once they are queued (the
         consumer queues each request before asking for the next)."""
-        worker = self.crawler.get_extension(FrontierWorker)
-        frontier = worker.frontier
+        frontier = frontier_of(self.crawler)
         try:
-            while not frontier.lost and (name := frontier.take_seed()) is not None:
+            while (name := frontier.take_seed()) is not None:
                 source = self.source_of(name)
                 yield from self.readers[source.spider].start(source)
                 frontier.seeded(name)
-        except redis.RedisError as exc:
-            worker.lose(exc)
+        except redis.RedisError:
+            return  # the frontier is lost: it has called ``lose``
