@@ -36,6 +36,7 @@ from scrapy.pipelines.files import logger as files_logger
 from scrapy.pipelines.media import FileException
 from scrapy.pipelines.media import logger as media_logger
 
+from crawler.claims import ClaimsLost, claims_of
 from crawler.datadir import DataDir
 from crawler.imagecheck import (CheckedImage, CheckerPool, ImageRejected, StoredImage, check_and_store, check_image,
                                 store_checked, stored_extension, stored_path)
@@ -43,7 +44,6 @@ from crawler.bodyrules import unwrap_proxy
 from crawler.lifecycle import state_of
 from crawler.state import State
 from crawler.stores import AtomicFSFilesStore, settled
-from crawler.claims import ClaimsLost, claims_of
 
 logger = logging.getLogger(__name__)
 
@@ -211,12 +211,6 @@ class MirrorImagesPipeline(FilesPipeline):
         """Refuse what is not worth a check (with the HTTP status, and whether to ask again
         next run), let FilesPipeline check and store the rest, and answer for the original URL."""
         url = request.meta["image_url"]
-        try:
-            return await self._downloaded(response, request, info, item, url)
-        finally:
-            self.claims.release(f"image:{url}")
-
-    async def _downloaded(self, response, request, info, item, url: str) -> dict:
         if response.status != 200:
             permanent = 400 <= response.status < 500 and response.status not in TRANSIENT_STATUSES
             raise ImageFailed(url, f"HTTP {response.status}", permanent)
@@ -226,6 +220,7 @@ class MirrorImagesPipeline(FilesPipeline):
             raise ImageFailed(url, f"{len(response.body)} bytes, more than IMAGES_MAX_BYTES", permanent=True)
         result = await super().media_downloaded(response, request, info, item=item)
         stored = request.meta.pop("stored_image")  # file_downloaded's, passed on with the request
+        self.claims.release(f"image:{url}")  # what this raises goes to media_failed, which releases it
         return {**result, "url": url, "thumb": stored.thumb, "size": stored.size}
 
     async def file_downloaded(self, response, request, info, *, item=None):
