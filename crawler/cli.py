@@ -35,11 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(run)
     run.add_argument("--config", default="sources.toml", metavar="FILE",
                      help="sources file (TOML) to read (default: %(default)s)")
-    run.add_argument("--source", action="append", default=[], metavar="NAME",
-                     help="crawl only this source; repeat for several (default: all)")
-    run.add_argument("--category", action="append", default=[], metavar="PATH",
-                     help="crawl only sources whose categories start with PATH, e.g. 新媒体/趣头条; "
-                     "repeat for several")
+    _source_choice(run)
 
     demo = commands.add_parser(
         "demo",
@@ -78,9 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "unreachable.",
     )
     enqueue.add_argument("--config", default="sources.toml", metavar="FILE", help="sources file (default: %(default)s)")
-    enqueue.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source; repeat for several")
-    enqueue.add_argument("--category", action="append", default=[], metavar="PATH",
-                         help="only sources whose categories start with PATH; repeat for several")
+    _source_choice(enqueue)
     enqueue.add_argument("--force", action="store_true", help="fetch known articles again and rewrite their posts")
 
     worker = commands.add_parser(
@@ -104,7 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("run", nargs="?", metavar="RUN", help="the run's id, as `crawler enqueue` printed it")
     status.add_argument("--config", default="sources.toml", metavar="FILE", help="sources file (default: %(default)s)")
-    status.add_argument("--data", default="data", metavar="DIR", help="output folder (default: %(default)s)")
 
     publish = commands.add_parser(
         "publish", help="copy new and changed posts (and images) into a Hexo site",
@@ -123,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                          help="wait this long for a running crawl to finish (default: do not wait)")
     return parser
+
+
+def _source_choice(parser: argparse.ArgumentParser) -> None:
+    """``--source`` and ``--category``: which sources of the file a run crawls."""
+    parser.add_argument("--source", action="append", default=[], metavar="NAME",
+                        help="crawl only this source; repeat for several (default: all)")
+    parser.add_argument("--category", action="append", default=[], metavar="PATH",
+                        help="crawl only sources whose categories start with PATH, e.g. 新媒体/趣头条; "
+                        "repeat for several")
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:

@@ -11,10 +11,9 @@ to ``LOCK_WAIT`` seconds.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
-
-import logging
 
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
@@ -35,6 +34,7 @@ class DataDirGuard:
         self.data_dir = data_dir
         self.jobdir = Path(jobdir).resolve() if jobdir else None
         self.lock = DataDirLock(data_dir)
+        self.crawler = None
         self.state: State | None = None
         self.finish_reason: str | None = None
 

@@ -45,14 +45,14 @@ def _shared_settings(config_path: str):
     return config, settings
 
 
-def _services(settings, data_dir: DataDir):
-    """The frontier's client, once the state has answered too: a service that is not there
-    stops the command before anything is written."""
+def _services(settings):
+    """The frontier's client and the shared state (the caller closes it): a service that is
+    not there stops the command before anything is written. ``STATE_URL`` is PostgreSQL here,
+    so no folder is involved."""
     from crawler.frontier import connect
 
     client = connect(settings["FRONTIER_URL"])  # or FrontierUnavailable
-    open_state(data_dir, settings["STATE_URL"]).close()  # or StateUnavailable
-    return client
+    return client, open_state(None, settings["STATE_URL"])  # or StateUnavailable
 
 
 # --- enqueue ----------------------------------------------------------------------------------
@@ -63,7 +63,8 @@ def enqueue(args: argparse.Namespace) -> int:
 
     config, settings = _shared_settings(args.config)
     sources = config.choose(args.source, args.category)
-    client = _services(settings, DataDir(Path("data")))
+    client, state = _services(settings)
+    state.close()
     run = new_run_id()
     names = [source.name for source in sources]
     Frontier.create_run(client, settings["FRONTIER_PREFIX"], run, names, {
@@ -92,7 +93,8 @@ def worker(args: argparse.Namespace) -> int:
         raise ConfigError(f"{config.path}: a worker that mirrors images needs IMAGES_STORE (\"s3://bucket/images/\", "
                           "or a folder every worker mounts), or --no-images")
     data_dir = DataDir(Path(args.data))
-    client = _services(settings, data_dir)
+    client, state = _services(settings)
+    state.close()  # the crawl opens its own
     prefix = settings["FRONTIER_PREFIX"]
 
     def next_run() -> str | None:
@@ -179,15 +181,14 @@ def status(args: argparse.Namespace) -> int:
     from crawler.frontier import Frontier
 
     config, settings = _shared_settings(args.config)
-    client = _services(settings, DataDir(Path(args.data)))
-    prefix = settings["FRONTIER_PREFIX"]
-    run = args.run or _latest_run(client, prefix)
-    if run is None:
-        print("crawler: no shared run in the frontier (finished runs are kept a day)", file=sys.stderr)
-        return 1
-    live = Frontier.describe(client, prefix, run)
-    state = open_state(DataDir(Path(args.data)), settings["STATE_URL"])
+    client, state = _services(settings)
     try:
+        prefix = settings["FRONTIER_PREFIX"]
+        run = args.run or _latest_run(client, prefix)
+        if run is None:
+            print("crawler: no shared run in the frontier (finished runs are kept a day)", file=sys.stderr)
+            return 1
+        live = Frontier.describe(client, prefix, run)
         reports = state.worker_reports(run)
     finally:
         state.close()
