@@ -58,6 +58,23 @@ def image_requests(server: LoopbackServer) -> dict[str, int]:
     return counts
 
 
+def shared_config(tmp_path: Path, sources_part: str, **settings) -> tuple[Path, Path]:
+    """A shared run's sources file, its stores folders under ``tmp_path/shared``:
+    ``(config, shared)``. ``settings`` name the services (and anything else)."""
+    shared = tmp_path / "shared"
+    config = tmp_path / "shared.toml"
+    config.write_text(settings_table(FRONTIER_LEASE_SECONDS=3, POSTS_STORE=str(shared / "posts"),
+                                     IMAGES_STORE=str(shared / "images"), **settings) + sources_part, encoding="utf-8")
+    return config, shared
+
+
+def enqueue(config: Path) -> str:
+    """``crawler enqueue`` of the whole file; the run's id."""
+    queued = run_crawler("enqueue", "--config", str(config))
+    assert queued.returncode == 0, queued.stderr
+    return queued.stdout.strip()
+
+
 def start_worker(config: Path, data: Path, *args: str) -> subprocess.Popen:
     data.mkdir(parents=True, exist_ok=True)
     log = (data.parent / f"{data.name}.log").open("w")
@@ -132,14 +149,9 @@ def test_two_workers_write_every_post_once_and_fetch_every_image_once(tmp_path, 
     sources_part = shared_site(site, sources=30, entries=4)
     reference = single_machine_reference(tmp_path, sources_part)
     site.clear()
-    shared = tmp_path / "shared"
-    config = tmp_path / "shared.toml"
-    config.write_text(settings_table(FRONTIER_URL=url, FRONTIER_PREFIX=prefix, FRONTIER_LEASE_SECONDS=3,
-                                     STATE_URL=postgres_url, POSTS_STORE=str(shared / "posts"),
-                                     IMAGES_STORE=str(shared / "images")) + sources_part, encoding="utf-8")
-    queued = run_crawler("enqueue", "--config", str(config))
-    assert queued.returncode == 0, queued.stderr
-    run = queued.stdout.strip()
+    config, shared = shared_config(tmp_path, sources_part, FRONTIER_URL=url, FRONTIER_PREFIX=prefix,
+                                   STATE_URL=postgres_url)
+    run = enqueue(config)
     workers = [start_worker(config, tmp_path / f"w{n}") for n in range(2)]
     for n, worker in enumerate(workers):
         assert wait_for(worker, url, prefix, run) == 0, (tmp_path / f"w{n}.log").read_text()[-3000:]
@@ -163,14 +175,9 @@ def test_three_workers_one_killed_finish_the_run_as_one_machine_would(tmp_path, 
     sources_part = shared_site(site, sources=300, entries=10)
     reference = single_machine_reference(tmp_path, sources_part)
     site.clear()
-    shared = tmp_path / "shared"
-    config = tmp_path / "shared.toml"
-    config.write_text(settings_table(FRONTIER_URL=url, FRONTIER_PREFIX=prefix, FRONTIER_LEASE_SECONDS=3,
-                                     STATE_URL=postgres_url, POSTS_STORE=str(shared / "posts"),
-                                     IMAGES_STORE=str(shared / "images")) + sources_part, encoding="utf-8")
-    queued = run_crawler("enqueue", "--config", str(config))
-    assert queued.returncode == 0, queued.stderr
-    run = queued.stdout.strip()
+    config, shared = shared_config(tmp_path, sources_part, FRONTIER_URL=url, FRONTIER_PREFIX=prefix,
+                                   STATE_URL=postgres_url)
+    run = enqueue(config)
     workers = [start_worker(config, tmp_path / f"w{n}") for n in range(3)]
     deadline = time.monotonic() + 120
     while len(list((shared / "posts").rglob("*.md"))) < 600:  # well under way
@@ -218,16 +225,11 @@ def test_a_frontier_lost_mid_run_stops_the_worker_and_a_later_one_finishes_the_r
     for n in range(40):
         site.routes[f"/f/{n}.xml"].delay = 0.1  # a run that lasts a few seconds
     relay = TcpRelay(6379)
-    shared = tmp_path / "shared"
-    config = tmp_path / "shared.toml"
-    config.write_text(settings_table(FRONTIER_URL=f"redis://127.0.0.1:{relay.port}/0", FRONTIER_PREFIX=prefix,
-                                     FRONTIER_LEASE_SECONDS=3, FRONTIER_RETRIES=2, STATE_URL=postgres_url,
-                                     POSTS_STORE=str(shared / "posts"), IMAGES_STORE=str(shared / "images"),
-                                     CONCURRENT_REQUESTS_PER_DOMAIN=2)
-                      + sources_part, encoding="utf-8")
+    config, shared = shared_config(tmp_path, sources_part, FRONTIER_URL=f"redis://127.0.0.1:{relay.port}/0",
+                                   FRONTIER_PREFIX=prefix, FRONTIER_RETRIES=2, STATE_URL=postgres_url,
+                                   CONCURRENT_REQUESTS_PER_DOMAIN=2)
     try:
-        queued = run_crawler("enqueue", "--config", str(config))
-        run = queued.stdout.strip()
+        run = enqueue(config)
         first = start_worker(config, tmp_path / "w0")
         while len(list((shared / "posts").rglob("*.md"))) < 20:
             assert first.poll() is None, (tmp_path / "w0.log").read_text()[-3000:]
@@ -262,15 +264,11 @@ def test_a_state_database_blip_mid_run_loses_no_record(tmp_path, site, frontier_
         site.routes[f"/f/{n}.xml"].delay = 0.1
     relay = TcpRelay(5432)
     options = urlsplit(postgres_url).query
-    shared = tmp_path / "shared"
-    config = tmp_path / "shared.toml"
-    config.write_text(settings_table(FRONTIER_URL=url, FRONTIER_PREFIX=prefix, FRONTIER_LEASE_SECONDS=3,
-                                     STATE_URL=f"postgresql://127.0.0.1:{relay.port}/test?{options}",
-                                     POSTS_STORE=str(shared / "posts"), IMAGES_STORE=str(shared / "images"),
-                                     CONCURRENT_REQUESTS_PER_DOMAIN=2)
-                      + sources_part, encoding="utf-8")
+    config, shared = shared_config(tmp_path, sources_part, FRONTIER_URL=url, FRONTIER_PREFIX=prefix,
+                                   STATE_URL=f"postgresql://127.0.0.1:{relay.port}/test?{options}",
+                                   CONCURRENT_REQUESTS_PER_DOMAIN=2)
     try:
-        run = run_crawler("enqueue", "--config", str(config)).stdout.strip()
+        run = enqueue(config)
         worker = start_worker(config, tmp_path / "w0")
         while len(list((shared / "posts").rglob("*.md"))) < 20:
             assert worker.poll() is None, (tmp_path / "w0.log").read_text()[-3000:]
