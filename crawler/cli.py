@@ -9,6 +9,7 @@ from pathlib import Path
 
 from crawler.config import Config, ConfigError, load_config
 from crawler.datadir import DataDir
+from crawler.files import write_atomic
 from crawler.lock import DataDirLock, LockBusy
 from crawler.report import RunReport, read_latest
 from crawler.state import StateUnavailable, open_state
@@ -51,12 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="HTTPS port of the demo aggregator (default: %(default)s)")
 
     sources = commands.add_parser(
-        "sources", help="list the configured sources and how each last run went",
+        "sources", help="list the configured sources and how each last run went; import or export OPML",
         description="List the sources of the sources file with their spider, categories and URL, "
-        "and the outcome of the last run that included each.",
+        "and the outcome of the last run that included each. With --import, append a feed source "
+        "for each feed of an OPML file instead; with --export, write the feed sources as OPML.",
     )
     sources.add_argument("--config", default="sources.toml", metavar="FILE", help="sources file (default: %(default)s)")
     sources.add_argument("--data", default="data", metavar="DIR", help="output folder (default: %(default)s)")
+    opml = sources.add_mutually_exclusive_group()
+    opml.add_argument("--import", dest="import_opml", metavar="OPML",
+                      help="append one feed source per outline with an xmlUrl (categories from its folders; "
+                      "feeds already in the file are skipped) and say what was added and skipped")
+    opml.add_argument("--export", dest="export_opml", metavar="OPML", nargs="?", const="-",
+                      help="write the feed sources as OPML 2.0 to OPML (default: standard output)")
+    sources.add_argument("--group", metavar="NAME",
+                         help="with --import: the first category of every imported source")
 
     images = commands.add_parser(
         "images", help="what the image mirror did in the last run, and what it holds",
@@ -266,6 +276,9 @@ def print_summary(report: dict, posts_store: str | Path, path: Path | None) -> N
     line = f"{len(sources)} sources, {written} posts written to {posts_store}, {failures} failures"
     if images_failed:
         line += f", {images_failed} images not mirrored (their posts keep the remote URL)"
+    blocked = sum(len(s.get("blocked", [])) for s in sources)
+    if blocked:
+        line += f", {blocked} entries left out by keep/block rules"
     if not_fetched:
         line += f"; not fetched: {', '.join(not_fetched)}"
     print(line)
@@ -333,6 +346,18 @@ def _existing_state(data_dir: DataDir, url: str):
 
 def list_sources(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.import_opml:
+        return import_sources(config, Path(args.import_opml), args.group)
+    if args.group:
+        raise ConfigError("--group is used with --import")
+    if args.export_opml:
+        from crawler.opml import export_opml
+
+        if args.export_opml == "-":
+            sys.stdout.buffer.write(export_opml(config))
+        else:
+            write_atomic(Path(args.export_opml), export_opml(config))
+        return EXIT_OK
     state = _existing_state(DataDir(Path(args.data)), _project_settings(config).get("STATE_URL"))
     last = {}
     if state is not None:
@@ -353,6 +378,27 @@ def list_sources(args: argparse.Namespace) -> int:
               f"{outcome['images']['failed']} images not mirrored")
         for failure in outcome["failures"][:3]:
             print(f"      {failure['what']} {failure['url']}: {failure['reason']}")
+    return EXIT_OK
+
+
+def import_sources(config: Config, opml: Path, group: str | None) -> int:
+    """Append the feeds of ``opml`` to the sources file, atomically, and say what was done."""
+    from crawler.opml import OpmlError, import_opml
+
+    try:
+        result = import_opml(config, opml.read_bytes(), group)
+    except (OSError, OpmlError) as exc:
+        print(f"crawler: {opml}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    for fields in result.added:
+        print(f"added {fields['name']}  {' / '.join(fields['categories'])}  {fields['url']}")
+    for outline, reason in result.skipped:
+        print(f"skipped {outline}: {reason}")
+    if result.added:
+        text = config.path.read_text(encoding="utf-8").rstrip("\n") + "\n" + result.as_toml(opml.name)
+        write_atomic(config.path, text.encode("utf-8"))
+        load_config(config.path)  # what was written reads back
+    print(f"{len(result.added)} sources added to {config.path}, {len(result.skipped)} outlines skipped")
     return EXIT_OK
 
 

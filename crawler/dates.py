@@ -82,6 +82,16 @@ def _chinese(text: str) -> datetime | None:
         return None
 
 
+def read_date(value) -> datetime | None:
+    """A date as a JSON answer or a page holds it: Unix seconds (a number or digits) or any of
+    the written forms above."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return from_timestamp(value)
+    return parse_date(value) if isinstance(value, str) else None
+
+
 def not_in_future(moment: datetime | None, now: datetime, slack: timedelta = timedelta(hours=1)) -> datetime | None:
     """A date later than ``now`` (beyond clock skew) is a source's mistake: treat it as unknown."""
     if moment is not None and moment > now + slack:

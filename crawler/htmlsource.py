@@ -153,7 +153,15 @@ def start_tags(text: str, name: str | None = None) -> list[StartTag]:
 
 
 def inner_html(text: str, class_name: str) -> str | None:
-    """The source text inside the first element whose class list holds ``class_name``.
+    """The source text inside the first element whose class list holds ``class_name``."""
+    def has_class(tag: StartTag) -> bool:
+        value = tag.get("class")
+        return value is not None and class_name in (value.value or "").split()
+    return first_inner_html(text, has_class)
+
+
+def first_inner_html(text: str, wanted) -> str | None:
+    """The source text inside the first element whose start tag ``wanted(tag)`` accepts.
 
     Only tags of the same name as that element are counted to find its end, so unclosed
     ``<p>`` or ``<li>`` inside it cannot end it early. Returns None when no element matches;
@@ -163,12 +171,10 @@ def inner_html(text: str, class_name: str) -> str | None:
     depth = 0
     for tag in tags(text):
         if found is None:
-            if isinstance(tag, StartTag):
-                classes = (tag.get("class") and tag.get("class").value or "").split()
-                if class_name in classes:
-                    found = tag
-                    if tag.self_closing or tag.name in VOID_ELEMENTS:
-                        return ""
+            if isinstance(tag, StartTag) and wanted(tag):
+                found = tag
+                if tag.self_closing or tag.name in VOID_ELEMENTS:
+                    return ""
             continue
         if tag.name != found.name:
             continue

@@ -44,6 +44,8 @@ class SourceRecord:
     failures: list[dict] = field(default_factory=list)
     image_failures: list[dict] = field(default_factory=list)
     repairs: list[dict] = field(default_factory=list)
+    blocked: list[dict] = field(default_factory=list)
+    """Entries the source's keep/block rules left out: ``url``, ``title``, ``reason``."""
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
 
@@ -72,6 +74,7 @@ class SourceRecord:
             "failures": self.failures,
             "image_failures": self.image_failures,
             "repairs": self.repairs,
+            "blocked": self.blocked,
             "created": self.created,
             "updated": self.updated,
         }
@@ -115,6 +118,7 @@ class RunReport:
         connect(report.documents_read_before, signal=signals.documents_read_before)
         connect(report.document_failed, signal=signals.document_failed)
         connect(report.entry_failed, signal=signals.entry_failed)
+        connect(report.entry_blocked, signal=signals.entry_blocked)
         return report
 
     def record(self, name: str | None) -> SourceRecord:
@@ -167,6 +171,10 @@ class RunReport:
     def entry_failed(self, source: str, url: str, reason: str) -> None:
         self.record(source).failures.append({"what": "article", "url": url, "reason": reason})
         self.stats.inc_value("articles/failed")
+
+    def entry_blocked(self, source: str, url: str, title: str, reason: str) -> None:
+        self.record(source).blocked.append({"url": url, "title": title, "reason": reason})
+        self.stats.inc_value("articles/blocked")
 
     # --- Scrapy's word ---------------------------------------------------------------------
 

@@ -20,3 +20,6 @@ as not fetched."""
 
 entry_failed = object()
 """An entry or article of ``source`` was lost: ``url`` (or where in the document), ``reason``."""
+
+entry_blocked = object()
+"""An entry of ``source`` left out by its keep/block rules: ``url``, ``title``, ``reason``."""

@@ -7,6 +7,8 @@ import pytest
 from tests.conftest import run_crawler
 
 GOOD = '[[sources]]\nname = "a"\nspider = "feed"\nurl = "{base}/feed.xml"\ncategories = ["x", "y", "z"]\n'
+HTML = GOOD.replace('"feed"', '"html"') + 'items = "li"\nlink = "a::attr(href)"\ntitle = "a::text"\ncontent = ".body"\n'
+JSON = GOOD.replace('"feed"', '"json"') + 'items = "data.list"\nlink = "url"\ntitle = "title"\nbody = "html"\n'
 
 
 @pytest.mark.parametrize(
@@ -19,8 +21,23 @@ GOOD = '[[sources]]\nname = "a"\nspider = "feed"\nurl = "{base}/feed.xml"\ncateg
         (GOOD.replace("categories = [", "categories = [1, "), "sources[0] (a).categories: must be a list"),
         (GOOD.replace('name = "a"', 'name = "../x"'), "sources[0].name: '../x' is not a usable name"),
         (GOOD + "colour = 1\n", "sources[0].colour: unknown field"),
-        (GOOD + "pages = 2\n", "sources[0] (a).pages: only the qutoutiao spider"),
+        (GOOD + "pages = 2\n", "sources[0] (a).pages: not a field of the feed spider (only of html, json)"),
         ("[[sources]\nname = 1", "not valid TOML"),
+        # the options of sources without a spider of their own
+        (GOOD + 'fulltext = "full"\n', "sources[0] (a).fulltext: must be one of selector, extract (not 'full')"),
+        (GOOD + 'fulltext = "selector"\n', "sources[0] (a).content: missing"),
+        (GOOD + 'fulltext = "extract"\ncontent = ".x"\n', "sources[0] (a).content: not used with fulltext"),
+        (GOOD + 'items = "li"\n', "sources[0] (a).items: not a field of the feed spider (only of html, json)"),
+        (HTML.replace('"li"', '"li["'), "sources[0] (a).items: 'li[' is not a usable CSS selector"),
+        (HTML.replace('".body"', '"div::text"'), "sources[0] (a).content: 'div::text' is not a usable CSS selector"),
+        (HTML.replace('content = ".body"\n', ""), "sources[0] (a).content: missing: an entry's body needs"),
+        (HTML + 'next = "a.next::attr(href)"\n', "sources[0] (a).pages: missing: how many list pages"),
+        (HTML + "pages = 3\n", "sources[0] (a).pages: 3 pages need next to find the next one"),
+        (JSON.replace('"data.list"', '"data..list"'), "sources[0] (a).items: 'data..list' is not a dotted path"),
+        (JSON + 'next = "more"\npage_param = "p"\npages = 2\n', "sources[0] (a).page_param: a list pages by next"),
+        (JSON + 'block = "(广告"\n', "sources[0] (a).block: not a valid regular expression"),
+        (JSON + 'keep = ""\n', "sources[0] (a).keep: must be a regular expression"),
+        (JSON + 'match_body = "yes"\n', "sources[0] (a).match_body: must be true or false"),
         ("[settings]\nX = 1\n", "sources: at least one [[sources]] table is required"),
         # settings with a fixed set of values or a range are checked with the file
         ('[settings]\nIMAGE_FETCH = "both"\n\n' + GOOD, "settings.IMAGE_FETCH: must be one of origin, proxy (not 'both')"),

@@ -149,7 +149,7 @@ def test_scrapy_crawl_and_crawler_run_leave_identical_files(server, tmp_path):
     config.write_text(feed_config(server.base_url).replace("[settings]\n", '[settings]\nIMAGE_LINKS = "local"\n'),
                       encoding="utf-8")
     listed = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, capture_output=True, text=True)
-    assert listed.stdout.split() == ["feed", "qutoutiao", "sources"]
+    assert listed.stdout.split() == ["feed", "html", "json", "qutoutiao", "sources"]
     crawled = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "feed", "-a", "source=f", "-s", f"SOURCES_FILE={config}",
          "-s", f"DATA_DIR={tmp_path / 'd'}", "-s", "LOG_LEVEL=WARNING"],

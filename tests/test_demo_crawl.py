@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 
 import frontmatter
 from PIL import Image
@@ -34,6 +35,14 @@ def test_demo_mirrors_images_and_a_rerun_fetches_and_writes_nothing(tmp_path):
     for failure in failed.values():
         assert (tmp_path / "posts" / failure["post"]).exists()
     assert "3 images not mirrored" in first.stdout
+    # every kind of source: list API, feeds, full text behind a summary feed, HTML list, JSON API
+    config = tomllib.loads((tmp_path / "demo-sources.toml").read_text(encoding="utf-8"))
+    assert {s["spider"] for s in config["sources"]} == {"qutoutiao", "feed", "html", "json"}
+    assert {s.get("fulltext") for s in config["sources"]} >= {"selector", "extract"}
+    sources = {s["name"]: s for s in report["sources"]}
+    assert [b["title"] for s in sources.values() for b in s["blocked"]] == ["推广：澄湖文创市集摊位火热招租中"]
+    assert sources["demo-daily-culture-html"]["pages"] == 2
+    assert not any("full text" in r["repair"] for s in sources.values() for r in s["repairs"])
 
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in posts}
     second = run_crawler("demo", "--data", str(tmp_path), *ports)

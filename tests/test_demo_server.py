@@ -194,6 +194,25 @@ def test_rss_feed_per_category(demo, category):
     assert 'referrerpolicy="no-referrer"' in first.findtext("description")
 
 
+def test_summary_feed_html_list_and_stories_api(demo):
+    community, culture, health = (content.category_by_slug(s) for s in ("community", "culture", "health"))
+    status, _, body = fetch(f"{demo.base_url}/summary/community.xml")
+    first = content.articles_in(community.cid)[0]
+    description = etree.fromstring(body).find("channel/item").findtext("description")
+    assert status == 200 and description == f"<p>{first.paragraphs[0]}</p>"
+
+    status, _, body = fetch(f"{demo.base_url}/news/culture/")
+    assert status == 200 and "推广" in body.decode() and "/news/culture/page/2.html" in body.decode()
+    status, _, body = fetch(f"{demo.base_url}/news/culture/page/2.html")
+    assert status == 200 and 'class="next"' not in body.decode()
+    assert fetch(f"{demo.base_url}/news/culture/page/3.html")[0] == 404
+
+    status, headers, body = fetch(f"{demo.base_url}/api/v2/health.json")
+    stories = json.loads(body)["result"]["stories"]
+    assert status == 200 and [s["headline"] for s in stories] == [a.title for a in content.articles_in(health.cid)]
+    assert all("html" not in s for s in stories)
+
+
 def test_atom_feed(demo):
     status, headers, body = fetch(f"{demo.base_url}/atom/travel.xml")
     assert status == 200 and headers["Content-Type"].startswith("application/atom+xml")

@@ -64,7 +64,7 @@ def test_list_reader_follows_entries_with_the_source_in_meta(project_crawler):
     listing = spider.request(spider.sources["q"], f"{BASE}/list?page=1", "parse_list", document=True, number=1)
     out = list(spider.read(answer(listing, list_page(("a1", "第一篇", 1624359289))), **listing.cb_kwargs))
     assert [(r.url, r.meta["source"], r.cb_kwargs["step"]) for r in out] == [
-        (f"{BASE}/detail/a1.html?content_id=a1", "q", "parse_article")]
+        (f"{BASE}/detail/a1.html?content_id=a1", "q", "parse_page")]
     assert crawler.get_extension(RunReport).records["q"].counts["listed"] == 1
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from crawler.config import source_table, toml_string
+
 from . import content
 from .content import Category
 from .render import FEED_SITE, LIST_SITE, Urls
@@ -37,7 +39,7 @@ def sources_toml(base_url: str) -> str:
         # The demo runs offline: the post without images falls back to one of the demo's own.
         "HEADIMG_FALLBACK": urls.base + "/img/lantern.jpg?random={n}",
     }
-    tables = ["[settings]\n" + "".join(f"{key} = {_string(value)}\n" for key, value in settings.items())]
+    tables = ["[settings]\n" + "".join(f"{key} = {toml_string(value)}\n" for key, value in settings.items())]
     tables += [_source(urls, category) for category in content.CATEGORIES]
     return "\n".join(tables)
 
@@ -53,6 +55,26 @@ def _source(urls: Urls, category: Category) -> str:
         }
         if category.cid == PAGED_CID:
             fields["pages"] = 2
+    elif shape == "html":
+        fields = {
+            "name": f"demo-daily-{category.slug}-html",
+            "spider": "html",
+            "url": urls.news_list(category),
+            "categories": [ROOT_CATEGORY, FEED_SITE, category.name],
+            "items": "ul.news > li", "link": "a.headline::attr(href)", "title": "a.headline::text",
+            "date": "time::attr(datetime)", "next": "a.next::attr(href)", "pages": 5,
+            "content": "div.article div.content",
+            "block": "^推广",  # the list's advertisements
+        }
+    elif shape == "json":
+        fields = {
+            "name": f"demo-daily-{category.slug}-json",
+            "spider": "json",
+            "url": urls.stories(category),
+            "categories": [ROOT_CATEGORY, FEED_SITE, category.name],
+            "items": "result.stories", "link": "share.url", "title": "headline", "date": "published_at",
+            "fulltext": "extract",
+        }
     else:
         fields = {
             "name": f"demo-daily-{category.slug}-{shape}",
@@ -60,32 +82,9 @@ def _source(urls: Urls, category: Category) -> str:
             "url": urls.feed(shape, category),
             "categories": [ROOT_CATEGORY, FEED_SITE, category.name],
         }
-    lines = "".join(f"{key} = {_value(value)}\n" for key, value in fields.items())
-    return f"[[sources]]\n{lines}"
-
-
-def _value(value: str | int | list[str]) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_string(item) for item in value) + "]"
-    if isinstance(value, int):
-        return str(value)
-    return _string(value)
-
-
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _string(value: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    out = []
-    for char in value:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+        if shape == "summary":
+            fields.update(fulltext="selector", content="div.article > div.content")
+    return source_table(fields)
 
 
 def main(argv: list[str] | None = None) -> int:

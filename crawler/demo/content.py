@@ -6,7 +6,9 @@ and tests can name the article they expect.
 
 Each category is crawled through one shape of aggregator in the demo sources file (see
 ``DEMO_SHAPE``): 科技 and 财经 through the Qutoutiao-style list API, 生活 through an RSS 2.0
-feed, 文旅 through an Atom feed and 体育 through an RSS feed encoded in GB18030. The server
+feed, 文旅 through an Atom feed, 体育 through an RSS feed encoded in GB18030, 社区 through a
+summary-only feed whose pages hold the full text, 文化 through an HTML news list of two pages
+and 健康 through a JSON API of its own shape whose pages are read by extraction. The server
 answers every shape for every category; the plan only decides what the demo crawls, so
 no article reaches the site twice.
 """
@@ -72,10 +74,19 @@ CATEGORIES = (
     Category(3, "life", "生活"),
     Category(4, "travel", "文旅"),
     Category(5, "sports", "体育"),
+    Category(6, "community", "社区"),
+    Category(7, "culture", "文化"),
+    Category(8, "health", "健康"),
 )
 
-DEMO_SHAPE = {1: "list", 2: "list", 3: "rss", 4: "atom", 5: "rss-gb"}
-"""How the demo sources file crawls each category (by cid)."""
+DEMO_SHAPE = {1: "list", 2: "list", 3: "rss", 4: "atom", 5: "rss-gb", 6: "summary", 7: "html", 8: "json"}
+"""How the demo sources file crawls each category (by cid): ``summary`` is an RSS feed of first
+paragraphs whose pages hold the full text, ``html`` a paginated HTML news list, ``json`` a JSON
+API of its own shape (not the Qutoutiao one)."""
+
+PROMOTED = (7, "推广：澄湖文创市集摊位火热招租中", "https://ads.invalid/market")
+"""An advertisement the ``html`` list shows among its news (cid, title, link): the demo's
+block rule leaves it out."""
 
 
 def _at(when: str) -> int:
@@ -361,6 +372,69 @@ ARTICLES = (
         [img("harbor.jpg")],
         "气温降到零度，澄湖冬泳队的三十多名队员照常在码头边下水。",
         "队长提醒，冬泳要循序渐进，最好从秋天开始坚持，有心脏病和高血压的人不要尝试。",
+    ),
+)
+
+
+ARTICLES += (
+    # 社区 (cid 6): a summary-only feed; the pages hold the full text
+    _article(
+        "community-garden", "老厂房屋顶变身社区菜园", "东岸小记者", "2024-09-03 10:00", 6,
+        [img("orchard.jpg")],
+        "东岸区纺织厂旧厂房的屋顶上，三十多户居民认领了自己的小菜地。",
+        "菜园由街道和居民一起出资改造，铺了防水层和轻质土，每块地两平方米，按年认领，费用只够买种子和水。",
+        "负责管理的退休教师王阿姨说，最抢手的是靠近水龙头的几块地。秋天收下的第一批青菜，大家凑在一起包了饺子。",
+    ),
+    _article(
+        "community-repair-day", "每月第一个周六，社区义修日", "新港观察", "2024-10-05 09:00", 6,
+        [img("workshop.jpg")],
+        "新港区五个社区轮流举办义修日，修家电、磨菜刀、补雨伞都不收钱。",
+        "志愿者里有退休的电工，也有职业学校的学生。一天下来，他们修好了四十多台电风扇和收音机。",
+        "组织者说，很多东西修一修还能用好几年，扔掉太可惜，这也是义修日坚持了三年的原因。",
+    ),
+    _article(
+        "community-night-bus", "夜班公交开进城中村", "数码阿成", "2024-11-12 22:30", 6,
+        [img("tram.jpg")],
+        "从下周一开始，N5 路夜班公交延伸到西河村，末班车发车时间推迟到凌晨一点。",
+        "西河村住着不少在餐馆和医院上夜班的年轻人，以前下班只能打车或者骑电动车回家。",
+        "交通集团表示，试运行三个月后会根据客流决定是否增加班次。",
+    ),
+    # 文化 (cid 7): an HTML news list, two pages
+    _article(
+        "culture-opera-school", "越剧进校园：小学生登台唱《十八相送》", "澄湖文旅", "2024-06-01 15:00", 7,
+        [img("lantern.jpg")],
+        "湖滨小学的越剧兴趣班成立两年，今年六一第一次登上区文化馆的舞台。",
+        "指导老师是剧团的老演员，每周二下午来学校上课。孩子们从站姿、水袖学起，一学期只学一段唱腔。",
+        "演出结束后，台下不少家长也跟着哼了起来。",
+    ),
+    _article(
+        "culture-old-books", "旧书市集回到老街", "东岸小记者", "2024-09-21 10:30", 7,
+        [img("library.jpg")],
+        "停办五年的旧书市集这个周末在澄湖老街重新开张，六十多个摊位摆满了两条巷子。",
+        "摊主有收藏了几十年的老读者，也有刚毕业、来出清教材的大学生。最贵的是一套民国版的地方志。",
+        "主办方说，市集以后每个季度办一次，摊位免费，但只卖旧书。",
+    ),
+    _article(
+        "culture-museum-night", "博物馆夜场开放到晚上九点", "新港观察", "2024-07-15 19:00", 7,
+        [img("skyline.jpg")],
+        "澄湖博物馆暑期每周五、周六开放夜场，闭馆时间延长到晚上九点。",
+        "夜场推出了手电筒导览，观众可以跟着讲解员在熄灯的展厅里看青铜器上的纹样。",
+        "夜场门票免费，但需要提前一天在网上预约。",
+    ),
+    # 健康 (cid 8): a JSON API of its own shape, article pages read by extraction
+    _article(
+        "health-flu-shots", "流感疫苗开打，社区医院延长门诊", "澄湖卫健", "2024-10-10 08:00", 8,
+        [img("harbor.jpg")],
+        "今年的流感疫苗本周起在全市四十二家社区医院开打，六十岁以上老人和在校学生可以免费接种。",
+        "为了方便上班族，东岸区和新港区的社区医院在工作日把门诊时间延长到晚上八点，周六上午也照常接种。",
+        "医生提醒，接种后要在医院留观半个小时，当天不要剧烈运动。已经在发烧的市民，应该等痊愈后再来接种。",
+    ),
+    _article(
+        "health-walking-trail", "湖滨健身步道完工，全程十二公里", "周末跑团", "2024-05-18 07:00", 8,
+        [img("river.jpg")],
+        "环湖健身步道最后一段完工，步道全程十二公里，每五百米设一个里程桩和饮水点。",
+        "步道采用透水塑胶铺面，雨后不积水。沿途还有六个小广场，可以做拉伸和打太极拳。",
+        "管理处建议，晚上散步的市民尽量结伴，并注意避让骑行的人。",
     ),
 )
 

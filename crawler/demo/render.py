@@ -47,6 +47,12 @@ class Urls:
     def feed(self, kind: str, category: Category) -> str:
         return f"{self.base}/{kind}/{category.slug}.xml"
 
+    def news_list(self, category: Category, page: int = 1) -> str:
+        return f"{self.base}/news/{category.slug}/" + (f"page/{page}.html" if page > 1 else "")
+
+    def stories(self, category: Category) -> str:
+        return f"{self.base}/api/v2/{category.slug}.json"
+
 
 def _blocks(article: Article) -> Iterator[str | Picture]:
     """Paragraphs with the pictures woven in, one after each paragraph, leftovers last,
@@ -134,8 +140,10 @@ def _cdata(value: str) -> str:
     return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def rss(urls: Urls, category: Category, encoding: str = "UTF-8") -> bytes:
-    items = "".join(_rss_item(urls, a) for a in content.articles_in(category.cid))
+def rss(urls: Urls, category: Category, encoding: str = "UTF-8", summary: bool = False) -> bytes:
+    """The category's RSS feed; ``summary``: each item's description is only the article's first
+    paragraph, the way many sites cut their feeds, so a reader must fetch the page."""
+    items = "".join(_rss_item(urls, a, summary) for a in content.articles_in(category.cid))
     return (
         f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>'
         f"<title>{_cdata(f'{FEED_SITE} - {category.name}')}</title>"
@@ -145,10 +153,11 @@ def rss(urls: Urls, category: Category, encoding: str = "UTF-8") -> bytes:
     ).encode(encoding)
 
 
-def _rss_item(urls: Urls, article: Article) -> str:
+def _rss_item(urls: Urls, article: Article, summary: bool = False) -> str:
+    description = f"<p>{_text(article.paragraphs[0])}</p>" if summary else feed_html(urls, article)
     return (
         f"<item><title>{_cdata(article.title)}</title>"
-        f"<description>{_cdata(feed_html(urls, article))}</description>"
+        f"<description>{_cdata(description)}</description>"
         f"<pubDate>{formatdate(article.published, usegmt=True)}</pubDate>"
         f'<guid isPermaLink="false">{_text(urls.detail(article))}</guid>'
         f"<link>{_text(urls.link(article))}</link></item>"
@@ -183,6 +192,44 @@ def _atom_entry(urls: Urls, article: Article) -> str:
         f"<author><name>{_text(article.author)}</name></author>"
         f'<content type="html">{_text(feed_html(urls, article))}</content></entry>'
     )
+
+
+# --- an HTML news list and a JSON API of another shape --------------------------------------
+
+NEWS_PER_PAGE = 2
+
+
+def news_list(urls: Urls, category: Category, page: int) -> bytes | None:
+    """One page of a category's HTML news list (None past the last page); page 1 also shows the
+    demo's advertisement, the way portals mix promotions into their lists."""
+    articles = content.articles_in(category.cid)
+    pages = max(1, -(-len(articles) // NEWS_PER_PAGE))
+    if not 1 <= page <= pages:
+        return None
+    rows = [
+        f'<li class="news-item"><a class="headline" href="{_attr(urls.detail(a))}">{_text(a.title)}</a> '
+        f'<time datetime="{_rfc3339(a.published)}">{datetime.fromtimestamp(a.published, content.CHINA_TIME):%m月%d日}</time></li>'
+        for a in articles[(page - 1) * NEWS_PER_PAGE : page * NEWS_PER_PAGE]
+    ]
+    cid, title, link = content.PROMOTED
+    if page == 1 and cid == category.cid:
+        rows.insert(1, f'<li class="news-item promo"><a class="headline" href="{_attr(link)}">{_text(title)}</a></li>')
+    following = f'<a class="next" href="{_attr(urls.news_list(category, page + 1))}">下一页</a>' if page < pages else ""
+    return (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{_text(category.name)} - {FEED_SITE}</title></head><body>"
+        f'<h1>{_text(category.name)}</h1><ul class="news">{"".join(rows)}</ul>'
+        f'<div class="pager">{following}</div></body></html>'
+    ).encode("utf-8")
+
+
+def stories(urls: Urls, category: Category) -> bytes:
+    """A JSON API shaped unlike Qutoutiao's: ``result.stories[]`` with a headline, a share URL
+    and an ISO 8601 time, and no body (the page has it)."""
+    items = [{"headline": a.title, "share": {"url": urls.detail(a)}, "published_at": _rfc3339(a.published),
+              "byline": a.author} for a in content.articles_in(category.cid)]
+    return json.dumps({"status": "ok", "result": {"channel": category.name, "stories": items}},
+                      ensure_ascii=False).encode("utf-8")
 
 
 # --- index --------------------------------------------------------------------------------

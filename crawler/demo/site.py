@@ -54,7 +54,9 @@ class Site:
             (re.compile(r"/(?:index\.html)?"), self._index),
             (re.compile(r"/content/outList"), self._list_api),
             (re.compile(r"/detail/([0-9a-f]{16})\.html"), self._detail),
-            (re.compile(rf"/(rss|rss-gb|atom)/{_SLUG}\.xml"), self._feed),
+            (re.compile(rf"/(rss|rss-gb|atom|summary)/{_SLUG}\.xml"), self._feed),
+            (re.compile(rf"/news/{_SLUG}/(?:page/([0-9]+)\.html)?"), self._news_list),
+            (re.compile(rf"/api/v2/{_SLUG}\.json"), self._stories),
             (re.compile(rf"/img/{_NAME}"), self._image),
             (re.compile(rf"/protected/{_NAME}"), self._protected),
             (re.compile(rf"/no-referer/{_NAME}"), self._no_referer),
@@ -98,9 +100,22 @@ class Site:
             return NOT_FOUND
         if kind == "atom":
             return Response(200, render.atom(self.urls, category), "application/atom+xml; charset=utf-8")
+        if kind == "summary":
+            return Response(200, render.rss(self.urls, category, summary=True), "application/rss+xml; charset=utf-8")
         if kind == "rss-gb":
             return Response(200, render.rss(self.urls, category, "GB18030"), "application/rss+xml; charset=GB18030")
         return Response(200, render.rss(self.urls, category), "application/rss+xml; charset=utf-8")
+
+    def _news_list(self, slug: str, page: str | None, *, query, headers) -> Response:
+        category = content.category_by_slug(slug)
+        body = render.news_list(self.urls, category, int(page or 1)) if category else None
+        return NOT_FOUND if body is None else Response(200, body, HTML)
+
+    def _stories(self, slug: str, *, query, headers) -> Response:
+        category = content.category_by_slug(slug)
+        if category is None:
+            return NOT_FOUND
+        return Response(200, render.stories(self.urls, category), "application/json; charset=utf-8")
 
     def _image(self, name: str, *, query, headers) -> Response:
         body = images.image_bytes(name)

@@ -1,11 +1,11 @@
-"""RSS and Atom feeds (RSSHub routes and any other feed): one request, every entry an article."""
+"""RSS and Atom feeds (RSSHub routes and any other feed): one request, every entry an article;
+with ``fulltext``, each new entry's page gives its body (``crawler.readers.pages``)."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from w3lib.encoding import http_content_type_encoding
 
@@ -13,16 +13,11 @@ from crawler.config import Source
 from crawler.dates import parse_date
 from crawler.feeds import FeedError, parse_feed
 from crawler.items import Article
+from crawler.readers.pages import Draft, Reader
 from crawler.state import article_key
 
-if TYPE_CHECKING:
-    from crawler.spiders.sources import SourcesSpider
 
-
-class FeedReader:
-    def __init__(self, spider: "SourcesSpider") -> None:
-        self.spider = spider
-
+class FeedReader(Reader):
     def start(self, source: Source):
         yield self.spider.request(source, source.url, "parse_feed", document=True)
 
@@ -67,7 +62,9 @@ class FeedReader:
                     continue
                 seen.add(key)
                 listed += 1
-                if unchanged and spider.already_done(entry.guid, link or response.url):
+                # Entries whose page gives the body are fetched once (``--force``: again); the
+                # others are read again from a feed that changed, to catch edited entries.
+                if (unchanged or source.fulltext) and spider.already_done(entry.guid, link or response.url):
                     known += 1
                     continue
                 title = entry.title
@@ -75,18 +72,19 @@ class FeedReader:
                     title = _title_from(entry.body) or (link or entry.guid)
                     repairs.append("missing title: made one from the body")
                 published = spider.publication_date(entry.published, parse_date(entry.published), "date", repairs)
-                yield spider.article(
-                    source,
-                    title=title,
-                    link=link or response.url,
-                    guid=entry.guid,
+                draft = Draft(
+                    title=title, link=link or response.url, guid=entry.guid, published=published,
                     # RSSHub writes ``description || title``: an entry without a body shows its title.
-                    body=entry.body if entry.body is not None else html.escape(title, quote=False),
-                    base=entry.base,
-                    published=published,
-                    author=entry.author,
-                    repairs=repairs,
-                )
+                    summary=entry.body if entry.body is not None else html.escape(title, quote=False),
+                    base=entry.base, repairs=repairs)
+                if not self.admitted(source, draft, where):
+                    continue
+                if source.fulltext and link is not None:
+                    yield self.page_request(source, draft)
+                elif source.fulltext:
+                    yield from self.with_summary(source, draft, "the entry links to no page")
+                else:
+                    yield from self.written(source, draft, draft.summary, draft.base)
         finally:
             spider.document_read(source, response.url, listed=listed, known=known)
 

@@ -1,1 +1,2 @@
-"""One spider per source shape: ``qutoutiao`` (list API + article pages) and ``feed``."""
+"""One spider for every source (``sources``), and one per source shape: ``feed``, ``html``,
+``json`` and ``qutoutiao``."""

@@ -6,7 +6,7 @@ host serves them all: ``CONCURRENT_REQUESTS_PER_DOMAIN``, ``DOWNLOAD_DELAY``,
 request names its source in ``meta["source"]``; the reader of the source's shape (its
 ``spider`` value in the sources file) turns the answer into requests and articles.
 
-``feed`` and ``qutoutiao`` are the same spider limited to one shape, for ``scrapy crawl`` and
+``feed``, ``html``, ``json`` and ``qutoutiao`` are the same spider limited to one shape, for ``scrapy crawl`` and
 Scrapyd (``-a source=NAME``, ``-a category=PATH``; several names separated by commas).
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler import signals
@@ -41,7 +42,7 @@ class SourcesSpider(scrapy.Spider):
 
     name = "sources"
     shape: str | None = None
-    """Only sources of this shape (``feed``, ``qutoutiao``); None: every shape."""
+    """Only sources of this shape (``feed``, ``html``, ``json``, ``qutoutiao``); None: every shape."""
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -78,14 +79,16 @@ class SourcesSpider(scrapy.Spider):
     # --- requests and answers -------------------------------------------------------------
 
     def request(self, source: Source, url: str, step: str, *, document: bool, priority: int = 0,
-                meta: dict | None = None, **cb_kwargs: Any) -> scrapy.Request:
+                meta: dict | None = None, fallback: bool = False, **cb_kwargs: Any) -> scrapy.Request:
         """A request of ``source`` whose answer goes to its reader's ``step`` method.
 
         ``document``: the source's own list page or feed (a failure means the source was not
-        fetched), else an article page (a failure loses that article)."""
+        fetched), else an article page (a failure loses that article, unless ``fallback``: then
+        the reader's ``page_failed`` makes its post from what the listing gave)."""
+        errback = self.document_failed if document else self.page_failed if fallback else self.article_failed
         return scrapy.Request(
-            url, callback=self.read, errback=self.document_failed if document else self.article_failed,
-            priority=priority, meta={**(meta or {}), "source": source.name}, cb_kwargs={"step": step, **cb_kwargs})
+            url, callback=self.read, errback=errback, priority=priority,
+            meta={**(meta or {}), "source": source.name}, cb_kwargs={"step": step, **cb_kwargs})
 
     def read(self, response, step: str, **kwargs: Any):
         source = self.source_of(response.meta["source"])
@@ -154,9 +157,20 @@ class SourcesSpider(scrapy.Spider):
     def article_failed(self, failure) -> None:
         """Errback for article pages: the article is reported and the run goes on."""
         request = failure.request
-        self.logger.error("article %s: %s", request.url, failure.getErrorMessage())
-        self._send(signals.entry_failed, source=request.meta["source"], url=request.url,
-                   reason=failure.getErrorMessage())
+        self.logger.error("article %s: %s", request.url, why_failed(failure))
+        self._send(signals.entry_failed, source=request.meta["source"], url=request.url, reason=why_failed(failure))
+
+    def page_failed(self, failure):
+        """Errback for article pages whose listing gave a body of its own."""
+        request = failure.request
+        source = self.source_of(request.meta["source"])
+        kwargs = {k: v for k, v in request.cb_kwargs.items() if k != "step"}
+        return self.readers[source.spider].page_failed(failure, source, **kwargs)
+
+    def blocked(self, source: Source, url: str, title: str, reason: str) -> None:
+        """An entry the source's keep/block rules leave out: counted and listed, not written."""
+        self.logger.info("blocked %s (%s): %s", url, title, reason)
+        self._send(signals.entry_blocked, source=source.name, url=url, title=title, reason=reason)
 
     def _send(self, signal: object, **kwargs: Any) -> None:
         self.crawler.signals.send_catch_log(signal, spider=self, **kwargs)
@@ -174,6 +188,28 @@ class QutoutiaoSpider(SourcesSpider):
 
     name = "qutoutiao"
     shape = "qutoutiao"
+
+
+class HtmlSpider(SourcesSpider):
+    """HTML list-page sources only."""
+
+    name = "html"
+    shape = "html"
+
+
+class JsonSpider(SourcesSpider):
+    """JSON list-API sources only (of any shape but the Qutoutiao preset's)."""
+
+    name = "json"
+    shape = "json"
+
+
+def why_failed(failure) -> str:
+    """What went wrong with a request, in a report's words: ``HTTP 404`` rather than Scrapy's
+    "Ignoring non-200 response"."""
+    if failure.check(HttpError):
+        return f"HTTP {failure.value.response.status}"
+    return failure.getErrorMessage()
 
 
 def _names(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
