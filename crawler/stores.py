@@ -25,6 +25,9 @@ class AtomicFSFilesStore(FSFilesStore):
     never leaves half a file under its final name."""
 
     def __init__(self, basedir) -> None:
+        # Made here first: Scrapy's store checks for the folder and then makes it, which fails
+        # when two workers sharing it start at once.
+        Path(str(basedir).removeprefix("file://")).mkdir(parents=True, exist_ok=True)
         super().__init__(basedir)
         self._folders: set[Path] = set()
         """Folders known to exist: one mkdir per folder and run, not one per file."""
