@@ -12,6 +12,7 @@ DEMO_TLS_PORT ?= 8751
 .PHONY: install demo test test-faults bench clean
 N ?= 2000
 N_SOURCES ?= 1000
+DUP_STORED ?= 10000,100000
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +59,8 @@ test-hexo: install
 # posts+images, rerun), three times each, on a generated
 # loopback site of N articles (N=10000 works), then N_SOURCES feeds on one slow host against a bare
 # spider, then a 1,000-item feed against `hexo migrate rss` (pinned by tests/bench/hexo-migrator's
-# package-lock.json; skipped, and said so, without node): tables, and $(DATA)/bench/results.json.
+# package-lock.json; skipped, and said so, without node), then the near-duplicate step on its
+# labelled set and against DUP_STORED stored articles: tables, and $(DATA)/bench/results.json.
 bench: install
 	@if command -v node >/dev/null 2>&1; then \
 		echo "cd tests/bench/hexo-migrator && npm ci --no-audit --no-fund"; \
@@ -66,7 +68,7 @@ bench: install
 	else \
 		echo "bench: node not found: the hexo migrate rss comparison will be skipped"; \
 	fi
-	$(BIN)/python -m tests.bench --n $(N) --sources $(N_SOURCES) --out $(abspath $(DATA))/bench
+	$(BIN)/python -m tests.bench --n $(N) --sources $(N_SOURCES) --dup-stored $(DUP_STORED) --out $(abspath $(DATA))/bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

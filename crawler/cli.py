@@ -278,7 +278,12 @@ def print_summary(report: dict, posts_store: str | Path, path: Path | None) -> N
         line += f", {images_failed} images not mirrored (their posts keep the remote URL)"
     blocked = sum(len(s.get("blocked", [])) for s in sources)
     if blocked:
-        line += f", {blocked} entries left out by keep/block rules"
+        line += f", {blocked} {'entry' if blocked == 1 else 'entries'} left out by keep/block rules"
+    copies = [d for s in sources for d in s.get("near_duplicates", [])]
+    if copies:
+        skipped = sum(not d["written"] for d in copies)
+        line += f", {len(copies)} near-duplicate{'' if len(copies) == 1 else 's'} of posts already written" + (
+            f" ({skipped} not written)" if skipped else " (written all the same)")
     if not_fetched:
         line += f"; not fetched: {', '.join(not_fetched)}"
     print(line)

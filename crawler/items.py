@@ -49,6 +49,8 @@ class Article:
     """Mirrored images: ``{"url": as in the post, "path": in the store, "thumb": thumbnail}``."""
     image_failures: list[dict] = field(default_factory=list)
     """Images that could not be mirrored: ``{"url", "reason"}``; the post keeps their URLs."""
+    duplicate_of: str | None = None
+    """The post this article's text is a near-duplicate of (``pipelines.duplicates``)."""
     post_path: str | None = None
     post_outcome: str | None = None
     """``created``, ``updated`` or ``unchanged``: what writing the post did."""

@@ -16,6 +16,7 @@ from typing import Any
 FETCH_MODES = ("origin", "proxy")
 REFERER_POLICIES = ("page", "origin", "none")
 LINK_MODES = ("remote", "local")
+DUPLICATE_MODES = ("skip", "keep")
 
 Rule = Callable[[Any], str | None]
 """A check: None when the value is usable, else what is wrong with it."""
@@ -44,6 +45,12 @@ def _number(minimum: float, whole: bool = False) -> Rule:
             return f"must be {kind} of at least {minimum:g} (not {value!r})"
         return None if value >= minimum else f"must be {kind} of at least {minimum:g} (not {value!r})"
     return rule
+
+
+def _fraction(value) -> str | None:
+    if _number(0)(value) is None and 0 < float(value) <= 1:
+        return None
+    return f"must be a number above 0 and at most 1 (not {value!r})"
 
 
 def _flag(value) -> str | None:
@@ -150,6 +157,9 @@ RULES: dict[str, Rule] = {
     "CLEAN_TITLES": _flag,
     "SANITIZE_HTML": _flag,
     "FORCE_REFRESH": _flag,
+    "DUPLICATES": _one_of(*DUPLICATE_MODES),
+    "DUPLICATE_THRESHOLD": _fraction,
+    "DUPLICATE_WINDOW_DAYS": _number(0),
     "IMAGES_EXPIRES": _number(0),
     "IMAGES_RETRY_FAILED_HOURS": _number(0),
     "IMAGES_MAX_BYTES": _number(1, whole=True),

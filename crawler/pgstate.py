@@ -55,6 +55,23 @@ CREATE TABLE IF NOT EXISTS published (
     hash       text NOT NULL,
     PRIMARY KEY (site, path)
 );
+CREATE TABLE IF NOT EXISTS signatures (
+    key        text PRIMARY KEY,
+    minhash    bytea NOT NULL,
+    size       integer NOT NULL,
+    seen       timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signature_bands (
+    band       bigint NOT NULL,
+    key        text NOT NULL,
+    PRIMARY KEY (band, key)
+);
+CREATE TABLE IF NOT EXISTS duplicates (
+    key        text PRIMARY KEY,
+    original   text NOT NULL,
+    source     text NOT NULL,
+    seen       timestamptz NOT NULL
+);
 """
 
 
@@ -152,8 +169,36 @@ class PostgresStateStore:
         row = self._one("SELECT key, path, hash, source, first_seen, last_seen FROM articles WHERE key = %s", (key,))
         return None if row is None else ArticleRecord(*row)
 
+    def is_known(self, key: str) -> bool:
+        """Whether an earlier run wrote the article, or found it to be a near-duplicate."""
+        return self._one("SELECT 1 FROM articles WHERE key = %s UNION ALL "
+                         "SELECT 1 FROM duplicates WHERE key = %s LIMIT 1", (key, key)) is not None
+
     def path_owner(self, path: str) -> str | None:
         row = self._one("SELECT key FROM articles WHERE path = %s", (path,))
+        return row[0] if row else None
+
+    def record_signature(self, key: str, minhash: bytes, size: int, bands: list[int], seen: datetime) -> None:
+        """Remember an article's near-duplicate signature and its LSH bands."""
+        self._write("INSERT INTO signatures (key, minhash, size, seen) VALUES (%s, %s, %s, %s)"
+                    " ON CONFLICT (key) DO NOTHING", (key, minhash, size, seen.astimezone(timezone.utc)))
+        self._write("INSERT INTO signature_bands (band, key) SELECT unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING",
+                    (bands, key))
+
+    def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]:
+        """``(key, minhash, size)`` of the articles signed since ``since`` sharing a band."""
+        rows = self._all("SELECT DISTINCT s.key, s.minhash, s.size FROM signature_bands b"
+                         " JOIN signatures s ON s.key = b.key WHERE b.band = ANY(%s) AND s.seen >= %s",
+                         (bands, since.astimezone(timezone.utc)))
+        return [(key, bytes(minhash), size) for key, minhash, size in rows]
+
+    def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None:
+        self._write("INSERT INTO duplicates (key, original, source, seen) VALUES (%s, %s, %s, %s)"
+                    " ON CONFLICT (key) DO NOTHING", (key, original, source, seen.astimezone(timezone.utc)))
+
+    def duplicate_of(self, key: str) -> str | None:
+        """The article ``key`` was found to be a near-duplicate of, if it was."""
+        row = self._one("SELECT original FROM duplicates WHERE key = %s", (key,))
         return row[0] if row else None
 
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None:

@@ -25,6 +25,7 @@ from crawler import signals
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
 from crawler.lifecycle import state_of
+from crawler.neardup import NearDuplicate
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class SourceRecord:
     repairs: list[dict] = field(default_factory=list)
     blocked: list[dict] = field(default_factory=list)
     """Entries the source's keep/block rules left out: ``url``, ``title``, ``reason``."""
+    near_duplicates: list[dict] = field(default_factory=list)
+    """Articles whose text copies a post already written: ``url``, ``title``, ``original`` (that
+    post's path), ``written`` (whether it was written all the same, ``DUPLICATES = "keep"``)."""
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
 
@@ -75,6 +79,7 @@ class SourceRecord:
             "image_failures": self.image_failures,
             "repairs": self.repairs,
             "blocked": self.blocked,
+            "near_duplicates": self.near_duplicates,
             "created": self.created,
             "updated": self.updated,
         }
@@ -205,11 +210,19 @@ class RunReport:
             if failure["url"] not in self._counted_image_failures:
                 self._counted_image_failures.add(failure["url"])
                 record.counts["images_failed"] += 1
+        if adapter.get("duplicate_of"):
+            record.near_duplicates.append({"url": adapter.get("link"), "title": adapter.get("title"),
+                                           "original": adapter["duplicate_of"], "written": True})
         for repair in adapter.get("repairs") or []:
             record.repairs.append({"post": adapter.get("post_path"), "url": adapter.get("link"), "repair": repair})
 
     def item_dropped(self, item, response, exception, spider) -> None:
         adapter = ItemAdapter(item)
+        if isinstance(exception, NearDuplicate):  # one story, one post: not a failure
+            self.record(adapter.get("source")).near_duplicates.append(
+                {"url": adapter.get("link"), "title": adapter.get("title"), "original": exception.original,
+                 "written": False})
+            return
         self.record(adapter.get("source")).failures.append(
             {"what": "article", "url": adapter.get("link"), "reason": str(exception)})
 

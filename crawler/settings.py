@@ -57,6 +57,7 @@ EXTENSIONS = {
 
 ITEM_PIPELINES = {
     "pipelines.bodies.BodyRulesPipeline": 100,
+    "pipelines.duplicates.NearDuplicatesPipeline": 200,
     "pipelines.images.MirrorImagesPipeline": 300,
     "pipelines.imagelinks.LocalImageLinksPipeline": 400,
     "pipelines.posts.PostWriterPipeline": 800,
@@ -105,6 +106,15 @@ HEADIMG_FALLBACK = "https://picsum.photos/400/300?random={n}"
 """``headimg`` of a post without images; ``{n}`` is 0–10000, stable per article."""
 FORCE_REFRESH = False
 """``--force``: fetch known articles again and rewrite their posts even when unchanged."""
+DUPLICATES = "skip"
+"""A new article whose text is a near-duplicate of one written within ``DUPLICATE_WINDOW_DAYS``:
+``skip`` records it as a duplicate of that one and writes nothing; ``keep`` writes it anyway
+(the report still names the post it matched)."""
+DUPLICATE_THRESHOLD = 0.65
+"""How much of the shorter text must be in the other (estimated containment, 0–1) for a
+near-duplicate; 0.65 measured best on the labelled set (BENCHMARKS.md)."""
+DUPLICATE_WINDOW_DAYS = 7
+"""How far back a new article is compared: stories are republished within days."""
 
 # --- images (pipelines/images.py) ---------------------------------------------------------------
 IMAGES_ENABLED = True

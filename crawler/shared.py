@@ -236,13 +236,14 @@ def merge_reports(reports: dict[str, dict], live: dict | None, done: bool) -> di
                 "pages": 0, "listed": 0, "requests": 0, "items": 0,
                 "posts": {"created": 0, "updated": 0, "unchanged": 0},
                 "images": {"mirrored": 0, "reused": 0, "failed": 0, "bytes": 0},
-                "failures": [], "image_failures": [], "repairs": [], "blocked": [], "created": [], "updated": []})
+                "failures": [], "image_failures": [], "repairs": [], "blocked": [], "near_duplicates": [], "created": [],
+                "updated": []})
             for key in ("pages", "listed", "requests", "items"):
                 into[key] += entry[key]
             for group in ("posts", "images"):
                 for key in into[group]:
                     into[group][key] += entry[group][key]
-            for key in ("failures", "image_failures", "repairs", "blocked", "created", "updated"):
+            for key in ("failures", "image_failures", "repairs", "blocked", "near_duplicates", "created", "updated"):
                 into[key].extend(entry.get(key, []))
             into["fetched"] = into["fetched"] or entry["fetched"]
     for name, entry in merged.items():

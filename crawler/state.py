@@ -55,6 +55,23 @@ CREATE TABLE IF NOT EXISTS published (
     hash       TEXT NOT NULL,
     PRIMARY KEY (site, path)
 );
+CREATE TABLE IF NOT EXISTS signatures (
+    key        TEXT PRIMARY KEY,  -- an article's key, signed when it was first written
+    minhash    BLOB NOT NULL,     -- crawler.neardup.Signature.to_bytes()
+    size       INTEGER NOT NULL,
+    seen       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signature_bands (
+    band       INTEGER NOT NULL,  -- one LSH band's value (crawler.neardup.Signature.bands)
+    key        TEXT NOT NULL,
+    PRIMARY KEY (band, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS duplicates (
+    key        TEXT PRIMARY KEY,  -- an article found to be a near-duplicate…
+    original   TEXT NOT NULL,     -- …of this one's (an article key), for good
+    source     TEXT NOT NULL,
+    seen       TEXT NOT NULL
+);
 """
 
 
@@ -68,6 +85,7 @@ class State(Protocol):
     ``crawler.pgstate.PostgresStateStore`` in PostgreSQL)."""
 
     def article(self, key: str) -> ArticleRecord | None: ...
+    def is_known(self, key: str) -> bool: ...
     def path_owner(self, path: str) -> str | None: ...
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None: ...
     def image(self, url: str) -> ImageRecord | None: ...
@@ -80,6 +98,10 @@ class State(Protocol):
     def source_runs(self) -> dict[str, tuple[str, dict]]: ...
     def record_worker_report(self, run: str, worker: str, report: dict) -> None: ...
     def worker_reports(self, run: str) -> dict[str, dict]: ...
+    def record_signature(self, key: str, minhash: bytes, size: int, bands: list[int], seen: datetime) -> None: ...
+    def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]: ...
+    def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None: ...
+    def duplicate_of(self, key: str) -> str | None: ...
     def published(self, site: str) -> dict[str, str]: ...
     def record_published(self, site: str, path: str, hash: str) -> None: ...
     def flush(self) -> None: ...
@@ -174,8 +196,36 @@ class StateStore:
             return None
         return ArticleRecord(*row[:4], datetime.fromisoformat(row[4]), datetime.fromisoformat(row[5]))
 
+    def is_known(self, key: str) -> bool:
+        """Whether an earlier run wrote the article, or found it to be a near-duplicate."""
+        return self._db.execute("SELECT 1 FROM articles WHERE key = ? UNION ALL "
+                                "SELECT 1 FROM duplicates WHERE key = ? LIMIT 1", (key, key)).fetchone() is not None
+
     def path_owner(self, path: str) -> str | None:
         row = self._db.execute("SELECT key FROM articles WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def record_signature(self, key: str, minhash: bytes, size: int, bands: list[int], seen: datetime) -> None:
+        """Remember an article's near-duplicate signature and its LSH bands."""
+        self._write("INSERT OR IGNORE INTO signatures (key, minhash, size, seen) VALUES (?, ?, ?, ?)",
+                    (key, minhash, size, seen.astimezone(timezone.utc).isoformat()))
+        self._write("INSERT OR IGNORE INTO signature_bands (band, key) SELECT value, ? FROM json_each(?)",
+                    (key, json.dumps(bands)))
+
+    def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]:
+        """``(key, minhash, size)`` of the articles signed since ``since`` sharing a band."""
+        return self._db.execute(
+            "SELECT DISTINCT s.key, s.minhash, s.size FROM signature_bands b JOIN signatures s ON s.key = b.key"
+            " WHERE b.band IN (SELECT value FROM json_each(?)) AND s.seen >= ?",
+            (json.dumps(bands), since.astimezone(timezone.utc).isoformat())).fetchall()
+
+    def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None:
+        self._write("INSERT OR IGNORE INTO duplicates (key, original, source, seen) VALUES (?, ?, ?, ?)",
+                    (key, original, source, seen.astimezone(timezone.utc).isoformat()))
+
+    def duplicate_of(self, key: str) -> str | None:
+        """The article ``key`` was found to be a near-duplicate of, if it was."""
+        row = self._db.execute("SELECT original FROM duplicates WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None:

@@ -61,7 +61,7 @@ def test_summary_only_feed_takes_each_page_verbatim_and_keeps_the_summary_when_t
     assert "shorter than the summary" in kept["4"]
     assert [(b["title"], b["reason"]) for b in source["blocked"]] == [("广告：不要写", "blocked by '^广告'")]
     assert "/p/5" not in server.paths()  # blocked by its title: its page is never fetched
-    assert "1 entries left out by keep/block rules" in result.stdout
+    assert "1 entry left out by keep/block rules" in result.stdout
 
     server.clear()
     again = crawl(config)
@@ -162,13 +162,18 @@ def test_a_json_api_of_another_shape_with_bodies_in_the_answer_or_on_the_page(se
 
 def test_a_list_answer_of_the_wrong_shape_says_where_it_looked(server, crawl):
     server.add("/api", json.dumps({"data": {"items": []}}), content_type=JSON)
+    server.add("/redesigned/", news_page([("/a/1.html", "新版页面", "")], None).replace('id="news"', 'id="list"'))
     config = (f'[[sources]]\nname = "j"\nspider = "json"\nurl = "{server.base_url}/api"\n{CATEGORIES}'
-              'items = "data.list"\ntitle = "t"\nlink = "u"\ncontent = ".body"\n')
+              'items = "data.list"\ntitle = "t"\nlink = "u"\ncontent = ".body"\n\n'
+              f'[[sources]]\nname = "h"\nspider = "html"\nurl = "{server.base_url}/redesigned/"\n{CATEGORIES}'
+              'items = "#news li"\ntitle = "a"\nlink = "a"\ncontent = ".body"\n')
     result = crawl(config)
     assert result.returncode == 1
-    [failure] = by_name(result.data)["j"]["failures"]
-    assert failure["reason"] == "not a list API answer (data.list is missing)"
-    assert "NOT FETCHED" in result.stdout
+    sources = by_name(result.data)
+    assert [f["reason"] for f in sources["j"]["failures"]] == ["not a list API answer (data.list is missing)"]
+    assert [f["reason"] for f in sources["h"]["failures"]] == ["no element matches items '#news li'"]
+    assert not sources["j"]["fetched"] and not sources["h"]["fetched"]
+    assert result.stdout.count("NOT FETCHED") == 2
 
 
 OPML = """<?xml version="1.0" encoding="UTF-8"?>

@@ -76,6 +76,22 @@ def test_source_runs_and_publish_marks(store_factory):
     assert store.published("/site") == {"posts/a.md": "h2"}
 
 
+def test_signatures_are_found_by_a_shared_band_within_the_window_and_duplicates_stay(store_factory):
+    store = store_factory()
+    store.record("guid:a", "x/a.md", "h", "s1", T0)
+    store.record_signature("guid:a", b"\x01" * 512, 90, [-(2**63), 5, 2**63 - 1], T0)
+    store.record_signature("guid:b", b"\x02" * 512, 40, [7, 8], T0 - timedelta(days=10))
+    assert store.similar([5, 99], T0 - timedelta(days=7)) == [("guid:a", b"\x01" * 512, 90)]
+    assert store.similar([2**63 - 1, -(2**63)], T0 - timedelta(days=7)) == [("guid:a", b"\x01" * 512, 90)]
+    assert store.similar([7], T0 - timedelta(days=7)) == []  # older than the window
+    assert store.similar([7], T0 - timedelta(days=11)) == [("guid:b", b"\x02" * 512, 40)]
+    assert store.duplicate_of("guid:c") is None and not store.is_known("guid:c")
+    store.record_duplicate("guid:c", "guid:a", "s2", T0)
+    store.record_duplicate("guid:c", "guid:b", "s2", T0)  # the first decision stands
+    assert store.duplicate_of("guid:c") == "guid:a"
+    assert store.is_known("guid:c") and store.is_known("guid:a") and not store.is_known("guid:b")
+
+
 def test_grouped_writes_are_seen_by_another_connection_once_committed(store_factory):
     writer, reader = store_factory(commit_every=3), store_factory()
     writer.record("guid:a", "a.md", "h", "s", T0)

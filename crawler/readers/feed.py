@@ -77,7 +77,7 @@ class FeedReader(Reader):
                     # RSSHub writes ``description || title``: an entry without a body shows its title.
                     summary=entry.body if entry.body is not None else html.escape(title, quote=False),
                     base=entry.base, repairs=repairs)
-                if not self.admitted(source, draft, where):
+                if not self.admitted(source, draft):
                     continue
                 if source.fulltext and link is not None:
                     yield self.page_request(source, draft)

@@ -56,7 +56,7 @@ class ListReader(Reader):
             if (needs_page or "cached" in response.flags) and spider.already_done(draft.guid, draft.link):
                 continue
             fresh += 1
-            if not self.admitted(source, draft, where):
+            if not self.admitted(source, draft):
                 continue
             if needs_page:
                 yield self.page_request(source, draft)
@@ -167,7 +167,10 @@ class HtmlListReader(ListReader):
         return response
 
     def entries(self, document, path: str) -> list:
-        return list(document.css(path))
+        found = list(document.css(path))
+        if not found:  # a news list is never empty: the site changed under the selector
+            raise NotAList(f"no element matches items {path!r}")
+        return found
 
     def field(self, entry, path: str, link: bool = False):
         found = entry.css(path)

@@ -55,12 +55,12 @@ class Reader:
     def __init__(self, spider: "SourcesSpider") -> None:
         self.spider = spider
 
-    def admitted(self, source: Source, draft: Draft, where: str) -> bool:
+    def admitted(self, source: Source, draft: Draft) -> bool:
         """False (and the entry reported as blocked) when the title alone settles that the source's
         rules do not let the entry through."""
         reason = source.rules.verdict(draft.title, None)
         if reason is not None:
-            self.spider.blocked(source, where, draft.title, reason)
+            self.spider.blocked(source, draft.link, draft.title, reason)
         return reason is None
 
     def page_request(self, source: Source, draft: Draft):

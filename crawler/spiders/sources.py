@@ -101,10 +101,11 @@ class SourcesSpider(scrapy.Spider):
     # --- what earlier runs did ---------------------------------------------------------------
 
     def already_done(self, guid: str | None, link: str) -> bool:
-        """Whether an earlier run wrote this article (``--force`` treats nothing as done)."""
+        """Whether an earlier run wrote this article, or found it to be a near-duplicate of one
+        (``--force`` treats nothing as done)."""
         if self.force:
             return False
-        return state_of(self.crawler).article(article_key(guid, link)) is not None
+        return state_of(self.crawler).is_known(article_key(guid, link))
 
     def _job_pages(self) -> dict[str, int]:
         """Documents read per source, kept in Scrapy's JOBDIR state across ``--resume``."""

@@ -17,6 +17,10 @@ answers each request after ``--delay`` seconds (default 0.05), read by a bare Sc
 parses them with lxml (the floor) and by ``crawler run --no-images``, alternating; it records
 both walls (``sources/floor``), peak RSS and the most requests the server had open at once.
 
+Then the near-duplicate step (``tests.bench.duplicates``): precision and recall on the labelled
+set, MinHash against SimHash, and the cost of one article's check against ``--dup-stored``
+stored articles.
+
 Wall time and peak RSS come from the child process itself (``os.wait4``); request counts from
 the server. Prints a table and writes ``OUT/results.json`` and ``OUT/results.md``.
 """
@@ -38,7 +42,7 @@ from urllib.request import urlopen
 
 import scrapy
 
-from tests.bench import hexo, shared
+from tests.bench import duplicates, hexo, shared
 from tests.bench.site import BenchSite, SourcesSite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,6 +220,8 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the four runs (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
     parser.add_argument("--sources", type=int, default=1000, help="feeds in the sources scenario (default: %(default)s)")
+    parser.add_argument("--dup-stored", default="10000,100000",
+                        help="stored articles the near-duplicate lookups run against (default: %(default)s)")
     parser.add_argument("--delay", type=float, default=0.05,
                         help="seconds the sources scenario's host takes per answer (default: %(default)s)")
     args = parser.parse_args()
@@ -245,6 +251,8 @@ def main() -> int:
             print(f"  distributed pair skipped: {why_not}", flush=True)
         server.stop()
         sources = sources_scenario(args, work)
+        near = duplicates.run([int(n) for n in args.dup_stored.split(",")], new=1000)
+        print("  near-duplicates measured", flush=True)
         why_not = hexo.unavailable()
         if why_not is None:
             migrator = hexo.compare(timed, sys.executable, work, args.reps)
@@ -272,6 +280,7 @@ def main() -> int:
         "sources_scenario": sources,
         "distributed": distributed,
         "hexo_migrator": migrator,
+        "near_duplicates": near,
         "bench_seconds": round(time.monotonic() - began, 1),
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -286,8 +295,9 @@ def main() -> int:
     compared = (f"Against hexo migrate rss (hexo 8.1.2, hexo-migrator-rss 1.1.0), median of {args.reps} (min–max)\n\n"
                 + hexo.table(migrator) if "skipped" not in migrator else f"hexo migrate rss comparison skipped: {migrator['skipped']}")
     pair = f"Distributed pair, median of {args.reps} (min–max)\n\n" + shared.table(distributed)
+    near_text = "Near-duplicates: one check per new article (1,000 new, a tenth of them copies)\n\n" + duplicates.table(near)
     (args.out / "results.md").write_text(header + "\n\n" + text + "\n\n" + pair + "\n\n" + scenario + "\n\n"
-                                         + sources_table(sources) + "\n\n" + compared + "\n")
+                                         + sources_table(sources) + "\n\n" + compared + "\n\n" + near_text + "\n")
     print()
     print(header)
     print(text)
@@ -298,12 +308,18 @@ def main() -> int:
     print(sources_table(sources))
     print()
     print(compared)
+    print()
+    print(near_text)
     problems = [f"{k}: an image was fetched twice" for k in ("images", "rerun") if runs[k]["images_fetched_twice"]["max"]]
     problems += ["rerun wrote posts"] if runs["rerun"]["posts_written"]["max"] else []
     if "skipped" not in distributed:
         written = {kind: distributed["runs"][kind]["posts_written"]["min"] for kind in distributed["runs"]}
         if len(set(written.values())) != 1 or any(distributed["runs"][k]["exit"]["max"] for k in written):
             problems.append(f"distributed pair: the runs wrote different numbers of posts or failed: {written}")
+    if near["labelled"]["minhash"]["precision"] < 0.98 or near["labelled"]["minhash"]["recall"] < 0.9:
+        problems.append(f"near-duplicates: below precision 0.98 / recall 0.9 on the labelled set: {near['labelled']['minhash']}")
+    if any(row["copies_found"] != row["copies_planted"] for row in near["lookups"]):
+        problems.append("near-duplicates: a planted copy was not found")
     expected = args.sources * SourcesSite.entries
     if sources["runs"]["run"]["posts_written"]["min"] != expected or sources["runs"]["run"]["exit"]["max"]:
         problems.append(f"sources: not every one of the {expected} posts was written with exit 0")

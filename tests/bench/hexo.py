@@ -16,15 +16,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.bench.site import rss_document, rss_item
+from tests.bench.site import rss_document, rss_item, story
 
 HERE = Path(__file__).resolve().parent / "hexo-migrator"
 ITEMS = 1000
-PARAGRAPH = "对照测试用的示例段落，描述一条虚构的本地新闻。This sentence is filler text for the comparison."
 
 
 def feed_xml(base: str, items: int = ITEMS) -> bytes:
-    return rss_document("对照", base, [rss_item(f"对照文章 {n}", f"<p>{PARAGRAPH} {n}</p><p>{PARAGRAPH}</p>", f"{base}/c/{n}", n)
+    return rss_document("对照", base, [rss_item(f"对照文章 {n}", f"<p>{story(2 * n, 24)} {n}</p><p>{story(2 * n + 1, 24)}</p>", f"{base}/c/{n}", n)
                                      for n in range(items)])
 
 
