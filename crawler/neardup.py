@@ -16,14 +16,20 @@ not. BENCHMARKS.md has the measurements (SimHash against this) behind the defaul
 from __future__ import annotations
 
 import hashlib
-import unicodedata
+import html
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-from datasketch import MinHash
 from scrapy.exceptions import DropItem
 
-from crawler.feeds import visible_text
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and datasketch are imported where they are first used: datasketch's package imports
+# SciPy (for its LSH classes, not used here), about 0.7 s that a run which signs nothing (a
+# rerun) should not pay.
+
 
 PERMUTATIONS = 128
 BANDS, ROWS = 42, 3
@@ -38,14 +44,39 @@ SCHEME = "affine32"
 ones (sketches of different schemes cannot be compared)."""
 
 
+_TAG = re.compile(r"<[^>]*>")
+_LETTERS_AND_DIGITS = re.compile(r"[^\W_]+")
+
+
 def text_of(body: str) -> str:
-    """What two copies of a story share: the body's letters and digits, lower-cased."""
-    return "".join(c for c in visible_text(body).lower() if unicodedata.category(c)[0] in "LN")
+    """What two copies of a story share: the body's letters and digits, lower-cased (tags
+    dropped, entities read)."""
+    return "".join(_LETTERS_AND_DIGITS.findall(html.unescape(_TAG.sub(" ", body)).lower()))
+
+
+def shingle_hashes(text: str) -> np.ndarray:
+    """The distinct character 3-grams of ``text``, each as a 32-bit hash: three code points
+    (21 bits each) packed into one integer, then mixed (splitmix64), in numpy for the whole
+    text at once rather than one hash call per 3-gram."""
+    import numpy as np
+
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < SHINGLE:
+        return np.empty(0, dtype=np.uint64)
+    z = ((codes[:-2] << np.uint64(42)) | (codes[1:-1] << np.uint64(21)) | codes[2:]) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's finaliser: every
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)  # bit of the 3-gram moves every
+    return np.unique((z ^ (z >> np.uint64(31))) >> np.uint64(32))     # bit of the hash
+
+
+def _as_is(value: int) -> int:
+    """datasketch's hash function for values that are hashes already."""
+    return value
 
 
 @dataclass(frozen=True)
 class Signature:
-    values: np.ndarray
+    values: "np.ndarray"
     """The MinHash values (``PERMUTATIONS`` unsigned 32-bit integers)."""
     size: int
     """How many distinct shingles the text has."""
@@ -55,6 +86,8 @@ class Signature:
 
     @classmethod
     def from_bytes(cls, data: bytes, size: int) -> "Signature":
+        import numpy as np
+
         return cls(np.frombuffer(data, dtype="<u4"), size)
 
     def bands(self) -> list[int]:
@@ -69,7 +102,7 @@ class Signature:
 
     def containment(self, other: "Signature") -> float:
         """The estimated share of the smaller text's shingles that the other one has too."""
-        jaccard = float(np.mean(self.values == other.values))
+        jaccard = float((self.values == other.values).mean())
         shared = jaccard / (1 + jaccard) * (self.size + other.size)
         return min(1.0, shared / min(self.size, other.size))
 
@@ -79,17 +112,21 @@ class Signer:
     otherwise, which costs more than hashing a story)."""
 
     def __init__(self) -> None:
-        self._permutations = MinHash(num_perm=PERMUTATIONS, seed=SEED, scheme=SCHEME).permutations
+        self._permutations = None
 
     def sign(self, body: str) -> Signature | None:
         """The body's signature, or None when it is too short to compare."""
-        text = text_of(body)
-        shingles = {text[i : i + SHINGLE].encode("utf-8") for i in range(len(text) - SHINGLE + 1)}
+        from datasketch import MinHash
+
+        shingles = shingle_hashes(text_of(body))
         if len(shingles) < MIN_SHINGLES:
             return None
-        minhash = MinHash(num_perm=PERMUTATIONS, seed=SEED, permutations=self._permutations, scheme=SCHEME)
-        minhash.update_batch(list(shingles))
-        return Signature(minhash.hashvalues.astype(np.uint32), len(shingles))
+        if self._permutations is None:
+            self._permutations = MinHash(num_perm=PERMUTATIONS, seed=SEED, scheme=SCHEME).permutations
+        minhash = MinHash(num_perm=PERMUTATIONS, seed=SEED, permutations=self._permutations, scheme=SCHEME,
+                          hashfunc=_as_is)
+        minhash.update_batch(shingles.tolist())
+        return Signature(minhash.hashvalues.astype("uint32"), len(shingles))
 
 
 class NearDuplicate(DropItem):

@@ -16,7 +16,7 @@ from typing import Any
 FETCH_MODES = ("origin", "proxy")
 REFERER_POLICIES = ("page", "origin", "none")
 LINK_MODES = ("remote", "local")
-DUPLICATE_MODES = ("skip", "keep")
+DUPLICATE_MODES = ("skip", "keep", "off")
 
 Rule = Callable[[Any], str | None]
 """A check: None when the value is usable, else what is wrong with it."""

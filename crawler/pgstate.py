@@ -56,15 +56,16 @@ CREATE TABLE IF NOT EXISTS published (
     PRIMARY KEY (site, path)
 );
 CREATE TABLE IF NOT EXISTS signatures (
-    key        text PRIMARY KEY,
+    id         bigserial PRIMARY KEY,
+    key        text NOT NULL UNIQUE,
     minhash    bytea NOT NULL,
     size       integer NOT NULL,
     seen       timestamptz NOT NULL
 );
 CREATE TABLE IF NOT EXISTS signature_bands (
     band       bigint NOT NULL,
-    key        text NOT NULL,
-    PRIMARY KEY (band, key)
+    id         bigint NOT NULL,
+    PRIMARY KEY (band, id)
 );
 CREATE TABLE IF NOT EXISTS duplicates (
     key        text PRIMARY KEY,
@@ -182,14 +183,17 @@ class PostgresStateStore:
         """Remember an article's near-duplicate signature and its LSH bands."""
         self._write("INSERT INTO signatures (key, minhash, size, seen) VALUES (%s, %s, %s, %s)"
                     " ON CONFLICT (key) DO NOTHING", (key, minhash, size, seen.astimezone(timezone.utc)))
-        self._write("INSERT INTO signature_bands (band, key) SELECT unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING",
-                    (bands, key))
+        self._write("INSERT INTO signature_bands (band, id) SELECT unnest(%s::bigint[]),"
+                    " (SELECT id FROM signatures WHERE key = %s) ON CONFLICT DO NOTHING", (bands, key))
 
     def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]:
         """``(key, minhash, size)`` of the articles signed since ``since`` sharing a band."""
-        rows = self._all("SELECT DISTINCT s.key, s.minhash, s.size FROM signature_bands b"
-                         " JOIN signatures s ON s.key = b.key WHERE b.band = ANY(%s) AND s.seen >= %s",
-                         (bands, since.astimezone(timezone.utc)))
+        # Each candidate's signature looked up by its key (LATERAL): a plain join lets the planner,
+        # whose statistics lag behind a growing table within a run, scan every signature.
+        rows = self._all("SELECT s.key, s.minhash, s.size"
+                         " FROM (SELECT DISTINCT id FROM signature_bands WHERE band = ANY(%s::bigint[])) c"
+                         " CROSS JOIN LATERAL (SELECT key, minhash, size FROM signatures"
+                         " WHERE id = c.id AND seen >= %s) s", (bands, since.astimezone(timezone.utc)))
         return [(key, bytes(minhash), size) for key, minhash, size in rows]
 
     def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None:

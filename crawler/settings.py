@@ -109,7 +109,7 @@ FORCE_REFRESH = False
 DUPLICATES = "skip"
 """A new article whose text is a near-duplicate of one written within ``DUPLICATE_WINDOW_DAYS``:
 ``skip`` records it as a duplicate of that one and writes nothing; ``keep`` writes it anyway
-(the report still names the post it matched)."""
+(the report still names the post it matched); ``off`` compares nothing."""
 DUPLICATE_THRESHOLD = 0.65
 """How much of the shorter text must be in the other (estimated containment, 0–1) for a
 near-duplicate; 0.65 measured best on the labelled set (BENCHMARKS.md)."""

@@ -56,15 +56,16 @@ CREATE TABLE IF NOT EXISTS published (
     PRIMARY KEY (site, path)
 );
 CREATE TABLE IF NOT EXISTS signatures (
-    key        TEXT PRIMARY KEY,  -- an article's key, signed when it was first written
-    minhash    BLOB NOT NULL,     -- crawler.neardup.Signature.to_bytes()
+    id         INTEGER PRIMARY KEY,  -- what the bands point at: 8 bytes, not the key's text
+    key        TEXT NOT NULL UNIQUE, -- an article's key, signed when it was first written
+    minhash    BLOB NOT NULL,        -- crawler.neardup.Signature.to_bytes()
     size       INTEGER NOT NULL,
     seen       TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS signature_bands (
-    band       INTEGER NOT NULL,  -- one LSH band's value (crawler.neardup.Signature.bands)
-    key        TEXT NOT NULL,
-    PRIMARY KEY (band, key)
+    band       INTEGER NOT NULL,     -- one LSH band's value (crawler.neardup.Signature.bands)
+    id         INTEGER NOT NULL,
+    PRIMARY KEY (band, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS duplicates (
     key        TEXT PRIMARY KEY,  -- an article found to be a near-duplicate…
@@ -209,14 +210,14 @@ class StateStore:
         """Remember an article's near-duplicate signature and its LSH bands."""
         self._write("INSERT OR IGNORE INTO signatures (key, minhash, size, seen) VALUES (?, ?, ?, ?)",
                     (key, minhash, size, seen.astimezone(timezone.utc).isoformat()))
-        self._write("INSERT OR IGNORE INTO signature_bands (band, key) SELECT value, ? FROM json_each(?)",
-                    (key, json.dumps(bands)))
+        self._write("INSERT OR IGNORE INTO signature_bands (band, id)"
+                    " SELECT value, (SELECT id FROM signatures WHERE key = ?) FROM json_each(?)", (key, json.dumps(bands)))
 
     def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]:
         """``(key, minhash, size)`` of the articles signed since ``since`` sharing a band."""
         return self._db.execute(
-            "SELECT DISTINCT s.key, s.minhash, s.size FROM signature_bands b JOIN signatures s ON s.key = b.key"
-            " WHERE b.band IN (SELECT value FROM json_each(?)) AND s.seen >= ?",
+            "SELECT s.key, s.minhash, s.size FROM signatures s WHERE s.id IN"
+            " (SELECT id FROM signature_bands WHERE band IN (SELECT value FROM json_each(?))) AND s.seen >= ?",
             (json.dumps(bands), since.astimezone(timezone.utc).isoformat())).fetchall()
 
     def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None:

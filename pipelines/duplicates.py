@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
 
 from crawler.lifecycle import state_of
 from crawler.neardup import NearDuplicate, Signature, Signer
@@ -33,6 +34,8 @@ class NearDuplicatesPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
+        if settings.get("DUPLICATES") == "off":
+            raise NotConfigured  # no comparison at all: every article is written
         return cls(crawler, keep=settings.get("DUPLICATES") == "keep",
                    threshold=settings.getfloat("DUPLICATE_THRESHOLD"),
                    window=timedelta(days=settings.getfloat("DUPLICATE_WINDOW_DAYS")))

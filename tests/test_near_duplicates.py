@@ -120,3 +120,10 @@ def test_a_window_of_zero_days_compares_nothing_written_before(syndicated, crawl
     assert paper.returncode == 0
     both = crawl(two_sources(syndicated.base_url, "DUPLICATE_WINDOW_DAYS = 0"), data=data)
     assert both.returncode == 0 and len(both.posts()) == 3
+
+
+def test_off_compares_nothing(syndicated, crawl):
+    result = crawl(two_sources(syndicated.base_url, 'DUPLICATES = "off"'))
+    assert result.returncode == 0, result.stderr
+    assert len(result.posts()) == 3
+    assert all(not s["near_duplicates"] for s in by_name(result.data).values())
