@@ -12,7 +12,7 @@ from lxml import etree
 
 from tests.conftest import run_crawler
 from tests.test_crawl import feed_item, feed_xml
-from tests.test_hostile import by_name, report
+from tests.test_hostile import by_name
 
 RSS = "application/rss+xml; charset=utf-8"
 JSON = "application/json; charset=utf-8"
