@@ -121,12 +121,6 @@ class Source:
             return self.author
         return self.categories[1] if len(self.categories) > 1 else self.categories[0]
 
-    @property
-    def page_body(self) -> str | None:
-        """How an article page becomes the body (``selector``, ``extract``), or None when this
-        source never reads article pages."""
-        return self.fulltext or ("selector" if self.content else None)
-
 
 @dataclass(frozen=True)
 class Config:

@@ -93,9 +93,10 @@ class Signature:
     def bands(self) -> list[int]:
         """One signed 64-bit value per band (the band's number and its values hashed), as SQL
         stores integers."""
+        data, width = self.to_bytes(), ROWS * 4
         out = []
         for band in range(BANDS):
-            chunk = self.values[band * ROWS : (band + 1) * ROWS].astype("<u4").tobytes()
+            chunk = data[band * width : (band + 1) * width]
             digest = hashlib.blake2b(band.to_bytes(1, "little") + chunk, digest_size=8).digest()
             out.append(int.from_bytes(digest, "little", signed=True))
         return out

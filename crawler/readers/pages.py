@@ -73,9 +73,11 @@ class Reader:
     def parse_page(self, response, source: Source, draft: Draft) -> Iterator[Article]:
         body, missing = page_body(response, source)
         base = response.url if response.url != draft.link else None
-        if body is not None and draft.summary is not None and _length(body) < _length(draft.summary):
-            missing, body = (f"the page's text is shorter than the summary's ({_length(body)} < "
-                             f"{_length(draft.summary)} characters)"), None
+        if body is not None and draft.summary is not None:
+            page_length, summary_length = _length(body), _length(draft.summary)
+            if page_length < summary_length:
+                missing, body = (f"the page's text is shorter than the summary's ({page_length} < "
+                                 f"{summary_length} characters)"), None
         if body is not None:
             yield from self.written(source, draft, body, base)
         elif draft.summary is not None:
@@ -83,11 +85,10 @@ class Reader:
         else:
             self.spider.skip(source, missing, response.url)
 
-    def page_failed(self, failure, source: Source, draft: Draft) -> Iterator[Article]:
-        """Errback of a page whose draft has a summary: the post keeps the summary."""
-        from crawler.spiders.sources import why_failed
-
-        yield from self.with_summary(source, draft, f"{why_failed(failure)} at {draft.link}")
+    def page_failed(self, reason: str, source: Source, draft: Draft) -> Iterator[Article]:
+        """A page whose draft has a summary could not be fetched (``reason``): the post keeps
+        the summary."""
+        yield from self.with_summary(source, draft, f"{reason} at {draft.link}")
 
     def with_summary(self, source: Source, draft: Draft, why: str) -> Iterator[Article]:
         draft.repairs.append(f"full text not used ({why}): kept the summary")
@@ -109,7 +110,7 @@ def page_body(response, source: Source) -> tuple[str | None, str]:
     """The body ``source`` takes from an article page, or None and why there is none."""
     if not hasattr(response, "text"):
         return None, "not an HTML page"
-    if source.page_body == "extract":
+    if source.fulltext == "extract":
         body = extract_main_text(response.text, response.url)
         return body, "trafilatura found no main text"
     return cut(response, source.content), f"no {source.content} element"

@@ -157,16 +157,16 @@ class SourcesSpider(scrapy.Spider):
 
     def article_failed(self, failure) -> None:
         """Errback for article pages: the article is reported and the run goes on."""
-        request = failure.request
-        self.logger.error("article %s: %s", request.url, why_failed(failure))
-        self._send(signals.entry_failed, source=request.meta["source"], url=request.url, reason=why_failed(failure))
+        request, reason = failure.request, why_failed(failure)
+        self.logger.error("article %s: %s", request.url, reason)
+        self._send(signals.entry_failed, source=request.meta["source"], url=request.url, reason=reason)
 
     def page_failed(self, failure):
         """Errback for article pages whose listing gave a body of its own."""
         request = failure.request
         source = self.source_of(request.meta["source"])
         kwargs = {k: v for k, v in request.cb_kwargs.items() if k != "step"}
-        return self.readers[source.spider].page_failed(failure, source, **kwargs)
+        return self.readers[source.spider].page_failed(why_failed(failure), source, **kwargs)
 
     def blocked(self, source: Source, url: str, title: str, reason: str) -> None:
         """An entry the source's keep/block rules leave out: counted and listed, not written."""
