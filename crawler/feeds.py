@@ -290,9 +290,20 @@ def _entries(root, url: str | None):
         raise FeedError(f"the document is <{name.localname}>{where}, not an RSS, Atom or JSON feed")
 
 
-def _child(element, *names: tuple[str | None, str]):
+class Children(dict):
+    """An element's first child of each tag, as ``element.find(tag)`` would return it: read in one
+    pass, since an item is asked for a dozen tags in up to four namespaces each."""
+
+    def __init__(self, element) -> None:
+        super().__init__()
+        for child in element:
+            if isinstance(child.tag, str):  # not a comment or processing instruction
+                self.setdefault(child.tag, child)
+
+
+def _child(children: Children, *names: tuple[str | None, str]):
     for namespace, local in names:
-        found = element.find(f"{{{namespace}}}{local}" if namespace else local)
+        found = children.get(f"{{{namespace}}}{local}" if namespace else local)
         if found is not None:
             return found
     return None
@@ -302,9 +313,9 @@ def _filled(element) -> bool:
     return element is not None and (bool((element.text or "").strip()) or len(element) > 0)
 
 
-def _first_filled(element, *names: tuple[str | None, str]):
+def _first_filled(children: Children, *names: tuple[str | None, str]):
     for name in names:
-        found = _child(element, name)
+        found = _child(children, name)
         if _filled(found):
             return found
     return None
@@ -373,32 +384,33 @@ def _body_base(element) -> str | None:
     return None
 
 
-def _rss_item(item, namespaces: tuple, url: str | None) -> FeedEntry:
+def _rss_item(element, namespaces: tuple, url: str | None) -> FeedEntry:
     def named(local: str):
         return [(ns, local) for ns in namespaces]
 
-    guid = _text(_child(item, *named("guid")))
-    link_element = _child(item, *named("link"))
+    children = Children(element)
+    guid = _text(_child(children, *named("guid")))
+    link_element = _child(children, *named("link"))
     link = _resolved(_text(link_element), link_element) if link_element is not None else None
     if link is None:
-        link = _atom_link(item, ATOM, url)
+        link = _atom_link(element, ATOM, url)
     if link is None and guid and guid.startswith(("http://", "https://")):
         link = guid
-    media = _child(item, (MEDIA, "group"))
-    body_element = _first_filled(item, (CONTENT, "encoded"), *named("description"), (MEDIA, "description"),
+    media = _child(children, (MEDIA, "group"))
+    body_element = _first_filled(children, (CONTENT, "encoded"), *named("description"), (MEDIA, "description"),
                                  (ITUNES, "summary"))
     if body_element is None and media is not None:
-        body_element = _first_filled(media, (MEDIA, "description"))
+        body_element = _first_filled(Children(media), (MEDIA, "description"))
     if body_element is None:  # an empty element still says the body is empty, not missing
-        body_element = _child(item, (CONTENT, "encoded"), *named("description"))
-    title = _text(_child(item, *named("title")))
+        body_element = _child(children, (CONTENT, "encoded"), *named("description"))
+    title = _text(_child(children, *named("title")))
     return FeedEntry(
         title=(visible_text(title) or None) if title else None,
         link=link,
         guid=guid,
-        published=_text(_child(item, *named("pubDate"), (DC, "date"), (DCTERMS, "issued"), (DCTERMS, "created"),
+        published=_text(_child(children, *named("pubDate"), (DC, "date"), (DCTERMS, "issued"), (DCTERMS, "created"),
                                (DCTERMS, "modified"), (ATOM, "published"), (ATOM, "updated"))),
-        author=_text(_child(item, (DC, "creator"), *named("author"))),
+        author=_text(_child(children, (DC, "creator"), *named("author"))),
         body=_inner(body_element),
         base=_body_base(body_element),
     )
@@ -411,22 +423,23 @@ def _atom_link(entry, atom: str, url: str | None) -> str | None:
     return None
 
 
-def _atom_entry(entry, atom: str, url: str | None) -> FeedEntry:
-    author = _child(entry, (atom, "author"))
-    content = _child(entry, (atom, "content"))
+def _atom_entry(element, atom: str, url: str | None) -> FeedEntry:
+    children = Children(element)
+    author = _child(children, (atom, "author"))
+    content = _child(children, (atom, "content"))
     if content is not None and (content.get("src") or not _filled(content)):
         content = None  # out-of-line or empty content: the summary is the body
-    body_element = content if content is not None else _first_filled(entry, (atom, "summary"), (MEDIA, "description"))
+    body_element = content if content is not None else _first_filled(children, (atom, "summary"), (MEDIA, "description"))
     if body_element is None:
-        body_element = _child(entry, (atom, "summary"))
-    link = _atom_link(entry, atom, url)
+        body_element = _child(children, (atom, "summary"))
+    link = _atom_link(element, atom, url)
     return FeedEntry(
-        title=_atom_text(_child(entry, (atom, "title")), as_html=False),
+        title=_atom_text(_child(children, (atom, "title")), as_html=False),
         link=link,
-        guid=_text(_child(entry, (atom, "id"))),
-        published=_text(_child(entry, (atom, "published"), (atom, "updated"), (atom, "issued"), (atom, "modified"),
+        guid=_text(_child(children, (atom, "id"))),
+        published=_text(_child(children, (atom, "published"), (atom, "updated"), (atom, "issued"), (atom, "modified"),
                                (atom, "created"))),
-        author=_text(_child(author, (atom, "name"))) if author is not None else None,
+        author=_text(_child(Children(author), (atom, "name"))) if author is not None else None,
         body=_atom_text(body_element, as_html=True),
         base=_body_base(body_element),
     )

@@ -2,10 +2,16 @@
 
 Each article's text (tags stripped, then everything but letters and digits dropped, so
 punctuation, spacing and image markup cannot tell two copies apart) is cut into character
-3-grams; whitespace tokens would not do, since a Chinese clause is one token. datasketch's
-MinHash summarises the set in 128 hash values, and locality-sensitive hashing groups them in 42
-bands of 3: two texts that share one band are candidates, found through an index of band
-values, so a lookup asks the state for a few rows however many articles it holds.
+3-grams; whitespace tokens would not do, since a Chinese clause is one token. A MinHash of 128
+values summarises the set, and locality-sensitive hashing groups them in 42 bands of 3: two texts
+that share one band are candidates, found through an index of band values, so a lookup asks the
+state for a few rows however many articles it holds.
+
+The MinHash is datasketch's ``affine32`` scheme, value for value (a test compares the two), so
+the signatures stored by earlier versions, which signed with datasketch, stay comparable. It is
+computed here, in a few lines of numpy, because datasketch's package imports SciPy for LSH
+classes this module has no use for: 0.35–0.7 s of start-up and 61 MB for every run that signs an
+article, and one Python call per 3-gram in ``update_batch``. BENCHMARKS.md has the figures.
 
 A candidate is a duplicate when the estimated *containment* of the smaller text in the larger
 one reaches the threshold: a story with a paragraph dropped, or wrapped in a site's boilerplate,
@@ -26,9 +32,7 @@ from scrapy.exceptions import DropItem
 if TYPE_CHECKING:
     import numpy as np
 
-# numpy and datasketch are imported where they are first used: datasketch's package imports
-# SciPy (for its LSH classes, not used here), about 0.7 s that a run which signs nothing (a
-# rerun) should not pay.
+# numpy is imported where it is first used: a run that signs nothing (a rerun) does not pay for it.
 
 
 PERMUTATIONS = 128
@@ -39,9 +43,8 @@ SHINGLE = 3
 MIN_SHINGLES = 20
 """Texts shorter than this (a one-line flash) are not compared: too little to tell copies apart."""
 SEED = 20240601
-SCHEME = "affine32"
-"""datasketch's permutation scheme, named so that stored signatures stay comparable with new
-ones (sketches of different schemes cannot be compared)."""
+"""Seeds the draw of the permutations: changing it (or the scheme) makes every stored signature
+incomparable with new ones."""
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -62,16 +65,13 @@ def shingle_hashes(text: str) -> np.ndarray:
 
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     if len(codes) < SHINGLE:
-        return np.empty(0, dtype=np.uint64)
+        return np.empty(0, dtype=np.uint32)
     z = ((codes[:-2] << np.uint64(42)) | (codes[1:-1] << np.uint64(21)) | codes[2:]) + np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's finaliser: every
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)  # bit of the 3-gram moves every
-    return np.unique((z ^ (z >> np.uint64(31))) >> np.uint64(32))     # bit of the hash
-
-
-def _as_is(value: int) -> int:
-    """datasketch's hash function for values that are hashes already."""
-    return value
+    hashes = np.sort(((z ^ (z >> np.uint64(31))) >> np.uint64(32)).astype(np.uint32))  # bit of the hash
+    # the distinct ones of a sorted array, as np.unique gives them in a tenth of its time here
+    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
 
 
 @dataclass(frozen=True)
@@ -109,25 +109,50 @@ class Signature:
 
 
 class Signer:
-    """Signs texts with one set of permutations, made once (datasketch draws them per MinHash
-    otherwise, which costs more than hashing a story)."""
+    """Signs texts with one set of permutations, drawn once.
+
+    The scheme (datasketch's ``affine32``): each 3-gram hash is mixed by MurmurHash3's 32-bit
+    finaliser, then each of the 128 permutations maps it to ``a * h + b`` modulo 2**32 (``a``
+    odd, so no two hashes collide), and the signature keeps each permutation's least value."""
+
+    CHUNK = 4096
+    """3-grams mapped at once: bounds the table of permutations × 3-grams to 2 MB for long texts."""
 
     def __init__(self) -> None:
-        self._permutations = None
+        self._permutations: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _drawn(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._permutations is None:
+            import numpy as np
+
+            draw = np.random.RandomState(SEED)
+            a = draw.randint(0, 1 << 31, PERMUTATIONS, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+            b = draw.randint(0, 1 << 32, PERMUTATIONS, dtype=np.uint32)
+            self._permutations = a, b
+        return self._permutations
 
     def sign(self, body: str) -> Signature | None:
         """The body's signature, or None when it is too short to compare."""
-        from datasketch import MinHash
+        import numpy as np
 
         shingles = shingle_hashes(text_of(body))
         if len(shingles) < MIN_SHINGLES:
             return None
-        if self._permutations is None:
-            self._permutations = MinHash(num_perm=PERMUTATIONS, seed=SEED, scheme=SCHEME).permutations
-        minhash = MinHash(num_perm=PERMUTATIONS, seed=SEED, permutations=self._permutations, scheme=SCHEME,
-                          hashfunc=_as_is)
-        minhash.update_batch(shingles.tolist())
-        return Signature(minhash.hashvalues.astype("uint32"), len(shingles))
+        a, b = self._drawn()
+        h = shingles.copy()
+        h ^= h >> np.uint32(16)
+        h *= np.uint32(0x85EBCA6B)
+        h ^= h >> np.uint32(13)
+        h *= np.uint32(0xC2B2AE35)
+        h ^= h >> np.uint32(16)
+        values = np.full(PERMUTATIONS, 0xFFFFFFFF, dtype=np.uint32)
+        for start in range(0, len(h), self.CHUNK):
+            # one row per permutation, so each minimum runs along contiguous memory (4x faster
+            # than a column per permutation), and the sum made in place
+            mapped = np.multiply.outer(a, h[start : start + self.CHUNK])
+            mapped += b[:, None]
+            np.minimum(values, mapped.min(axis=1), out=values)
+        return Signature(values, len(shingles))
 
 
 class NearDuplicate(DropItem):

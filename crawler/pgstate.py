@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS duplicates (
     source     text NOT NULL,
     seen       timestamptz NOT NULL
 );
+CREATE TABLE IF NOT EXISTS documents (
+    source     text NOT NULL,
+    url        text NOT NULL,
+    mark       text NOT NULL,
+    entries    integer NOT NULL,
+    PRIMARY KEY (source, url)
+);
 """
 
 
@@ -204,6 +211,15 @@ class PostgresStateStore:
         """The article ``key`` was found to be a near-duplicate of, if it was."""
         row = self._one("SELECT original FROM duplicates WHERE key = %s", (key,))
         return row[0] if row else None
+
+    def document(self, source: str, url: str) -> tuple[str, int] | None:
+        row = self._one("SELECT mark, entries FROM documents WHERE source = %s AND url = %s", (source, url))
+        return (row[0], row[1]) if row else None
+
+    def record_document(self, source: str, url: str, mark: str, entries: int) -> None:
+        self._write("INSERT INTO documents (source, url, mark, entries) VALUES (%s, %s, %s, %s)"
+                    " ON CONFLICT (source, url) DO UPDATE SET mark = excluded.mark, entries = excluded.entries",
+                    (source, url, mark, entries))
 
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None:
         """Remember an article whose post has been written (call only after the write)."""

@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS duplicates (
     source     TEXT NOT NULL,
     seen       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS documents (
+    source     TEXT NOT NULL,     -- a feed read whole, every entry of it known
+    url        TEXT NOT NULL,
+    mark       TEXT NOT NULL,     -- crawler.readers.feed.feed_mark: its bytes and the source
+    entries    INTEGER NOT NULL,
+    PRIMARY KEY (source, url)
+);
 """
 
 
@@ -103,6 +110,8 @@ class State(Protocol):
     def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]: ...
     def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None: ...
     def duplicate_of(self, key: str) -> str | None: ...
+    def document(self, source: str, url: str) -> tuple[str, int] | None: ...
+    def record_document(self, source: str, url: str, mark: str, entries: int) -> None: ...
     def published(self, site: str) -> dict[str, str]: ...
     def record_published(self, site: str, path: str, hash: str) -> None: ...
     def flush(self) -> None: ...
@@ -228,6 +237,15 @@ class StateStore:
         """The article ``key`` was found to be a near-duplicate of, if it was."""
         row = self._db.execute("SELECT original FROM duplicates WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def document(self, source: str, url: str) -> tuple[str, int] | None:
+        """``(mark, entries)`` of the feed at ``url`` when a run last found all of it known."""
+        return self._db.execute("SELECT mark, entries FROM documents WHERE source = ? AND url = ?",
+                                (source, url)).fetchone()
+
+    def record_document(self, source: str, url: str, mark: str, entries: int) -> None:
+        self._write("INSERT OR REPLACE INTO documents (source, url, mark, entries) VALUES (?, ?, ?, ?)",
+                    (source, url, mark, entries))
 
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None:
         """Remember an article whose post has been written (call only after the write)."""

@@ -53,6 +53,25 @@ def test_signatures_survive_the_state_and_short_texts_are_not_compared():
     assert signer.sign("<p>今日天气晴。</p>") is None
 
 
+def test_signatures_are_datasketchs_affine32_so_stored_ones_stay_comparable():
+    """Earlier versions signed with datasketch; the state still holds their signatures."""
+    from datasketch import MinHash
+
+    from crawler.neardup import PERMUTATIONS, SEED, shingle_hashes, text_of
+
+    signer = Signer()
+    reference = MinHash(num_perm=PERMUTATIONS, seed=SEED, scheme="affine32").permutations
+    stories = [first for first, _, _, _ in labelled_pairs()]
+    texts = stories[:60] + ["".join(stories)]  # the last longer than Signer.CHUNK 3-grams
+    assert len(shingle_hashes(text_of(texts[-1]))) > Signer.CHUNK
+    for text in texts:
+        signature = signer.sign(text)
+        expected = MinHash(num_perm=PERMUTATIONS, seed=SEED, permutations=reference, scheme="affine32",
+                           hashfunc=int)
+        expected.update_batch(shingle_hashes(text_of(text)).tolist())
+        assert signature.values.tolist() == expected.hashvalues.tolist()
+
+
 STORY = ("<p>澄湖市交通集团昨天宣布，N5 路夜班公交从下周一起延伸到西河村，末班车发车时间推迟到凌晨一点。</p>"
          "<p>西河村住着不少在餐馆和医院上夜班的年轻人，以前下班只能打车或者骑电动车回家，一个月要多花好几百元。</p>"
          "<p>交通集团表示，试运行三个月后会根据客流决定是否增加班次，市民也可以在澄湖 App 上留言提出建议。</p>")

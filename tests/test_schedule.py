@@ -55,6 +55,65 @@ def test_nothing_changed_costs_one_request_per_source_and_writes_nothing(server,
     assert [s["posts"]["unchanged"] for s in report["sources"]] == [2, 1]
 
 
+NOT_READ_AGAIN = "not read again"
+
+
+def test_a_feed_read_whole_is_read_again_only_when_its_bytes_or_its_source_change(server, crawl):
+    """The bytes of a feed whose every entry the state knew by the end of a run are counted as
+    unchanged without being parsed; a feed with an entry that was skipped is always read."""
+    config = two_feeds(server)
+    first = crawl(config)
+    before = snapshot(first.data)
+    second = crawl(config, "--log-level", "INFO")
+    assert second.returncode == 0 and second.stderr.count(NOT_READ_AGAIN) == 2
+    assert snapshot(second.data) == before
+    assert [s["posts"]["unchanged"] for s in latest(second.data)["sources"]] == [2, 1]
+
+    # news changes: a new entry, and one with neither title nor body (skipped, so reported on every read)
+    server.add("/news.xml", feed_xml(feed_item(1, "新闻一", "<p>一</p>") + feed_item(2, "新闻二", "<p>二</p>")
+                                     + feed_item(4, "新闻四", "<p>四</p>") + "<item><guid>空</guid></item>"),
+               content_type="application/rss+xml")
+    for _ in range(2):
+        again = crawl(config, "--log-level", "INFO")
+        assert again.returncode == 1 and again.stderr.count(NOT_READ_AGAIN) == 1  # the blog's only
+        assert "missing field: title and body" in again.stderr
+    assert "新媒体/样例日报/最新/新闻四.md" in again.posts()
+
+    # the blog's source changes (its author): read again, though its bytes are the same
+    changed = config.replace('categories = ["博客", "样例博客", "首页"]', 'categories = ["博客", "样例博客", "首页"]\nauthor = "某人"')
+    assert changed != config
+    assert crawl(changed, "--log-level", "INFO").stderr.count(NOT_READ_AGAIN) == 0
+    assert crawl(changed, "--log-level", "INFO").stderr.count(NOT_READ_AGAIN) == 1
+    assert crawl(changed, "--force", "--log-level", "INFO").stderr.count(NOT_READ_AGAIN) == 0
+
+
+def test_a_cache_entry_that_cannot_be_read_is_fetched_whole(server, crawl):
+    """Entries gzipped by an earlier version, or cut short by a killed run, are misses (Scrapy's
+    cache middleware says so): the run asks for the document whole, reads it, and writes its
+    entry again; it never fails on them."""
+    config = two_feeds(server)
+    first = crawl("[settings]\nHTTPCACHE_GZIP = true\n\n" + config)  # as earlier versions kept it
+    before = snapshot(first.data)
+    meta = sorted((first.data / "httpcache").rglob("pickled_meta"))
+    assert len(meta) == 2
+    server.clear()
+    second = crawl(config)
+    assert second.returncode == 0, second.stderr
+    assert not any("If-None-Match" in h for p in ("/news.xml", "/blog.xml") for h in server.headers_of(p))
+    assert second.stderr.count("Could not read the cache entry") == 2
+    assert snapshot(second.data) == before
+    meta[0].write_bytes(meta[0].read_bytes()[:10])  # cut short
+    server.clear()
+    third = crawl(config)
+    assert third.returncode == 0 and third.stderr.count("Could not read the cache entry") == 1
+    assert sum("If-None-Match" in h for p in ("/news.xml", "/blog.xml") for h in server.headers_of(p)) == 1
+    server.clear()
+    fourth = crawl(config)  # both entries written again: two 304s, nothing rewritten
+    assert fourth.returncode == 0 and "Could not read the cache entry" not in fourth.stderr
+    assert all("If-None-Match" in h for p in ("/news.xml", "/blog.xml") for h in server.headers_of(p))
+    assert snapshot(fourth.data) == before
+
+
 def test_a_changed_article_updates_exactly_its_post(server, crawl):
     config = two_feeds(server)
     first = crawl(config)

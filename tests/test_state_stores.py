@@ -76,6 +76,16 @@ def test_source_runs_and_publish_marks(store_factory):
     assert store.published("/site") == {"posts/a.md": "h2"}
 
 
+def test_feeds_read_whole_are_kept_per_source_and_replaced(store_factory):
+    store = store_factory()
+    assert store.document("feed-1", "http://f/rss") is None
+    store.record_document("feed-1", "http://f/rss", "m1", 100)
+    store.record_document("feed-2", "http://f/rss", "m2", 3)  # another source of the same URL
+    store.record_document("feed-1", "http://f/rss", "m3", 101)
+    assert store.document("feed-1", "http://f/rss") == ("m3", 101)
+    assert store_factory().document("feed-2", "http://f/rss") == ("m2", 3)
+
+
 def test_signatures_are_found_by_a_shared_band_within_the_window_and_duplicates_stay(store_factory):
     store = store_factory()
     store.record("guid:a", "x/a.md", "h", "s1", T0)

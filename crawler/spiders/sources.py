@@ -66,6 +66,7 @@ class SourcesSpider(scrapy.Spider):
         spider.sources = {s.name: s for s in chosen}
         spider.readers = {shape: reader(spider) for shape, reader in READERS.items()}
         spider.force = crawler.settings.getbool("FORCE_REFRESH")
+        spider.feeds_read_whole = []
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -106,6 +107,28 @@ class SourcesSpider(scrapy.Spider):
         if self.force:
             return False
         return state_of(self.crawler).is_known(article_key(guid, link))
+
+    def read_before(self, source: Source, url: str, mark: str) -> int | None:
+        """How many entries the feed at ``url`` listed when an earlier run read the same
+        ``mark`` (``crawler.readers.feed.feed_mark``) and came to know every one of them; None
+        when it must be read (always under ``--force``)."""
+        if self.force:
+            return None
+        found = state_of(self.crawler).document(source.name, url)
+        return found[1] if found is not None and found[0] == mark else None
+
+    def read_whole(self, source: Source, url: str, mark: str, keys: set[str]) -> None:
+        """A feed read whole and clean; remembered once the run has finished, if by then the
+        state knows every one of its articles (written, or found to be copies)."""
+        self.feeds_read_whole.append((source.name, url, mark, keys))
+
+    def closed(self, reason: str) -> None:
+        if reason != "finished":
+            return
+        state = state_of(self.crawler)
+        for name, url, mark, keys in self.feeds_read_whole:
+            if all(state.is_known(key) for key in keys):
+                state.record_document(name, url, mark, len(keys))
 
     def _job_pages(self) -> dict[str, int]:
         """Documents read per source, kept in Scrapy's JOBDIR state across ``--resume``."""
