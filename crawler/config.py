@@ -66,7 +66,7 @@ class Listing:
     """An article is its link without the query string (lists that add tracking parameters)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EntryRules:
     """Which entries are written: ``keep`` (when given) must match, ``block`` must not; both are
     matched against the title, and against the body's text too with ``match_body``."""
@@ -74,6 +74,12 @@ class EntryRules:
     keep: re.Pattern | None = None
     block: re.Pattern | None = None
     match_body: bool = False
+
+    def __repr__(self) -> str:
+        # Whole patterns: re.Pattern's own repr stops at 200 characters, and a source's repr is
+        # what tells a changed definition (crawler.readers.feed.feed_mark).
+        patterns = [(rule.pattern, rule.flags) if rule is not None else None for rule in (self.keep, self.block)]
+        return f"EntryRules(keep={patterns[0]!r}, block={patterns[1]!r}, match_body={self.match_body!r})"
 
     def verdict(self, title: str, body_text: str | None) -> str | None:
         """Why the entry is not written, or None. ``body_text`` None: the body is not known

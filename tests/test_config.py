@@ -94,3 +94,21 @@ def test_a_bad_setting_on_the_scrapy_command_line_stops_before_any_request(serve
     assert proc.returncode != 0
     assert "settings.IMAGE_REFERER: must be one of page, origin, none (not 'sometimes')" in proc.stderr
     assert server.requests == []
+
+
+def test_a_feed_is_read_again_when_any_part_of_its_source_changes():
+    """``feed_mark`` stands for the source's whole definition: rules compared by their whole
+    patterns (a pattern's own repr stops at 200 characters)."""
+    from crawler.config import parse_source
+    from crawler.readers.feed import feed_mark
+
+    def source(**extra):
+        return parse_source("test", {"name": "f", "spider": "feed", "url": "http://feed.test/rss",
+                                     "categories": ["新闻", "网站", "首页"], **extra})
+
+    long_rule = "^(" + "|".join(f"广告{n}" for n in range(60)) + ")"
+    marks = {feed_mark(source(**extra), b"<rss/>") for extra in (
+        {}, {"author": "某人"}, {"block": long_rule + "甲"}, {"block": long_rule + "乙"},
+        {"block": long_rule + "乙", "match_body": True})}
+    assert len(marks) == 5
+    assert feed_mark(source(), b"<rss/>") == feed_mark(source(), b"<rss/>") != feed_mark(source(), b"<rss></rss>")
