@@ -87,6 +87,19 @@ def test_a_feed_read_whole_is_read_again_only_when_its_bytes_or_its_source_chang
     assert crawl(changed, "--force", "--log-level", "INFO").stderr.count(NOT_READ_AGAIN) == 0
 
 
+def test_a_feed_answered_in_full_is_always_read(server, crawl):
+    """Without validators the server answers 200 every time: the feed is read again (so a changed
+    setting still reaches its posts), though its bytes are those a run read whole."""
+    server.add("/news.xml", feed_xml(feed_item(1, "新闻一", "<p>一</p>")), content_type="application/rss+xml",
+               etag=False)
+    config = feed_source(server.base_url, "news", "/news.xml", '"新媒体", "样例日报", "最新"')
+    first = crawl(config)
+    again = crawl(config, "--log-level", "INFO")
+    assert first.returncode == 0 and again.returncode == 0
+    assert NOT_READ_AGAIN not in again.stderr
+    assert snapshot(again.data) == snapshot(first.data)
+
+
 def test_a_cache_entry_that_cannot_be_read_is_fetched_whole(server, crawl):
     """Entries gzipped by an earlier version, or cut short by a killed run, are misses (Scrapy's
     cache middleware says so): the run asks for the document whole, reads it, and writes its

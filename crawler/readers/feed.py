@@ -1,8 +1,8 @@
 """RSS and Atom feeds (RSSHub routes and any other feed): one request, every entry an article;
 with ``fulltext``, each new entry's page gives its body (``crawler.readers.pages``).
 
-A feed that answers with the bytes an earlier run read whole and clean, every entry of which the
-state knew by the end of that run, is not parsed again: its entries are counted as unchanged.
+A feed that answers 304 with the bytes an earlier run read whole and clean, every entry of which
+the state knew by the end of that run, is not parsed again: its entries are counted as unchanged.
 Most scheduled runs find most feeds so (a 304 hands back the cached copy), and parsing a
 100-item feed to find each entry known costs more than the rest of its run.
 """
@@ -30,8 +30,13 @@ class FeedReader(Reader):
 
     def parse_feed(self, response, source: Source) -> Iterator[Article]:
         spider = self.spider
+        # "cached": the server answered 304 (or the copy is still fresh), so this is the feed the
+        # last run read already; its known entries are not rendered again.
+        unchanged = "cached" in response.flags
         mark = feed_mark(source, response.body)
-        entries = spider.read_before(source, response.url, mark)
+        # Only a cached copy is skipped whole: a feed answered in full is read, as before, so a
+        # changed setting (image links, sanitising) still reaches its posts.
+        entries = spider.read_before(source, response.url, mark) if unchanged else None
         if entries is not None:
             spider.logger.info("source %s: %s is as an earlier run read it whole (%d entries, all known): "
                                "not read again", source.name, response.url, entries)
@@ -52,8 +57,6 @@ class FeedReader(Reader):
         elif feed.declared_entries > len(feed.entries):
             spider.document_broken(source, response.url, f"the document holds {feed.declared_entries} items or "
                                    f"entries but only {len(feed.entries)} could be read")
-        # "cached": the server answered 304, so this is the feed the last run read already.
-        unchanged = "cached" in response.flags
         seen: set[str] = set()
         listed = known = 0
         clean = not source_repairs and not feed.recovered and feed.declared_entries == len(feed.entries)
