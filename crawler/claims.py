@@ -52,17 +52,16 @@ class LocalClaims:
 class WorkerClaims:
     """Names (``article:KEY``, ``image:URL``, ``path:FILE``) that one worker at a time may act
     on. ``take`` waits while another live worker holds the name, and takes it over from a
-    worker whose lease expired; ``release`` first commits the state, so the next holder reads
-    what this one recorded. ``first`` gives a name to the first value that asks, for the run."""
+    worker whose lease expired; ``release`` lets go of it once the state is committed
+    (``crawler.frontier.Frontier.settle``), so the next holder reads what this one recorded.
+    ``first`` gives a name to the first value that asks, for the run."""
 
-    def __init__(self, frontier, claim_seconds: float, commit) -> None:
+    def __init__(self, frontier, claim_seconds: float) -> None:
         import redis  # only shared runs have claims to keep
 
         self._lost_errors = (redis.RedisError,)
         self.frontier = frontier
         self.claim_seconds = claim_seconds
-        self.commit = commit
-        """Commits the state (``crawler.state.State.flush``)."""
 
     async def take(self, name: str) -> bool:
         """Hold ``name``; whether another holder had to be waited for (what it did with the
@@ -81,11 +80,7 @@ class WorkerClaims:
 
     def release(self, name: str) -> None:
         """Let go of ``name`` (a claim that cannot be let go of expires by itself)."""
-        self.commit()
-        try:
-            self.frontier.release(name, self.frontier.worker)
-        except self._lost_errors:
-            pass
+        self.frontier.release(name)
 
     @asynccontextmanager
     async def hold(self, name: str):

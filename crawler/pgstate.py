@@ -92,6 +92,7 @@ class PostgresStateStore:
     """One connection to the database at ``url``; writes grouped as ``StateStore`` groups them
     (one transaction every ``commit_every`` writes or ``commit_seconds`` seconds).
 
+    A write is sent with the next read or commit (pipeline mode), not waited for on its own.
     A connection lost mid-run (the server restarted, a network blip) is made again, with the
     delays of ``RECONNECT_DELAYS``, and the writes of the transaction it took with it are made
     again in the new one, so nothing recorded is lost; a database that stays away raises
@@ -107,6 +108,9 @@ class PostgresStateStore:
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
         self._uncommitted: list[tuple[str, tuple]] = []
+        """The open transaction's writes, made again on a new connection if this one is lost."""
+        self._unsent = 0
+        """How many of the last of them wait to be sent (``_write``)."""
         self._since = 0.0
 
     def _connect(self) -> psycopg.Connection:
@@ -138,8 +142,7 @@ class PostgresStateStore:
             try:
                 self._db.close()
                 self._db = self._connect()
-                for sql, values in self._uncommitted:
-                    self._db.execute(sql, values)
+                self._unsent = len(self._uncommitted)  # the new connection's transaction has none of them
                 return call()
             except (psycopg.OperationalError, StateUnavailable) as exc:
                 lost = exc
@@ -147,22 +150,40 @@ class PostgresStateStore:
                                f"reach it again: {str(lost).strip().splitlines()[0]}") from None
 
     def _write(self, sql: str, values: tuple) -> None:
+        """A write of the open transaction. It is sent with the next read or commit rather than
+        on its own: a write waits for nothing it needs, while a round trip to the server costs
+        about as much as the statement."""
         if not self._uncommitted:
             self._since = time.monotonic()
-        self._again(lambda: self._db.execute(sql, values))
         self._uncommitted.append((sql, values))
+        self._unsent += 1
         if len(self._uncommitted) >= self.commit_every or time.monotonic() - self._since >= self.commit_seconds:
             self.flush()
 
+    def _after_writes(self, call):
+        """``call()`` (a read or the commit), behind the writes not sent yet, in one round trip:
+        in pipeline mode the server runs them in order, so the read sees them, and the client
+        waits once, for the last answer."""
+        def send():
+            if not self._unsent:
+                return call()
+            with self._db.pipeline():
+                for sql, values in self._uncommitted[-self._unsent:]:
+                    self._db.execute(sql, values)
+                result = call()
+            self._unsent = 0
+            return result
+        return self._again(send)
+
     def _one(self, sql: str, values: tuple):
-        return self._again(lambda: self._db.execute(sql, values).fetchone())
+        return self._after_writes(lambda: self._db.execute(sql, values).fetchone())
 
     def _all(self, sql: str, values: tuple = ()):
-        return self._again(lambda: self._db.execute(sql, values).fetchall())
+        return self._after_writes(lambda: self._db.execute(sql, values).fetchall())
 
     def flush(self) -> None:
         """Commit the writes made so far."""
-        self._again(self._db_commit)
+        self._after_writes(self._db_commit)
         self._uncommitted.clear()
 
     def _db_commit(self) -> None:

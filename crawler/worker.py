@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 FINISH_WATCH_SECONDS = 0.5
 """How often an idle worker looks whether another one has finished the run."""
+SETTLE_SECONDS = 0.05
+"""How often a worker commits its state and acks what it finished (``Frontier.settle``)."""
 
 WORKER_COMPONENTS = {
     "SCHEDULER": "crawler.frontier.LeasingScheduler",
@@ -59,9 +61,10 @@ class FrontierWorker:
         self.crawler = crawler
         self.frontier = frontier
         self.lease_seconds = lease_seconds
-        self.claims = WorkerClaims(frontier, claim_seconds=max(4 * lease_seconds, 120),
-                                   commit=lambda: state_of(crawler).flush())
+        self.claims = WorkerClaims(frontier, claim_seconds=max(4 * lease_seconds, 120))
+        frontier.before_settling = lambda: state_of(crawler).flush()
         self._beat: LoopingCall | None = None
+        self._settle: LoopingCall | None = None
         self._watch: LoopingCall | None = None
         self.lost: str | None = None
         """Why the frontier was lost mid-run, if it was."""
@@ -103,6 +106,18 @@ class FrontierWorker:
         self.frontier.mark_running()
         self._beat = LoopingCall(self.beat)
         self._beat.start(self.lease_seconds / 3, now=False)
+        self._settle = LoopingCall(self.settle)
+        self._settle.start(SETTLE_SECONDS, now=False)
+
+    def settle(self) -> None:
+        """Commit, let go of claims and ack leases (``Frontier.settle``); a lost state or
+        frontier settles nothing more, so what is not recorded is done again by another worker."""
+        try:
+            self.frontier.settle()
+        except redis.RedisError:
+            pass  # the frontier is lost: it has called ``lose``
+        except StateUnavailable as exc:
+            self.frontier.lost = f"the state was lost: {exc}"
 
     def beat(self) -> None:
         """Stay alive, and take back the work of workers that are not."""
@@ -118,6 +133,7 @@ class FrontierWorker:
     def spider_idle(self, spider) -> None:
         if self.lost:
             return  # let the spider close
+        self.settle()
         try:
             self.frontier.ack_all()  # idle: everything this worker popped is done
             self.frontier.recover_dead()
@@ -145,9 +161,10 @@ class FrontierWorker:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
 
     def spider_closed(self, spider, reason: str) -> None:
-        for call in (self._beat, self._watch):
+        for call in (self._beat, self._settle, self._watch):
             if call is not None and call.running:
                 call.stop()
+        self.settle()
         if self.lost:
             return  # its leases expire; another worker (or this one, started again) takes them
         try:

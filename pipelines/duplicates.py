@@ -46,10 +46,11 @@ class NearDuplicatesPipeline:
     def process_item(self, item):
         adapter = ItemAdapter(item)
         key = article_key(adapter.get("guid"), adapter["link"])
-        original = self.state.duplicate_of(key)
-        if original is None:
-            if self.state.article(key) is not None:
-                return item
+        if self.state.is_known(key):  # one question for the common case, a new article
+            original = self.state.duplicate_of(key)
+            if original is None:
+                return item  # a post of its own
+        else:
             original = self._original_of(key, adapter)
             if original is None:
                 return item

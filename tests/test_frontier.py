@@ -57,6 +57,8 @@ def test_a_run_closes_only_when_nothing_is_left_and_leaves_only_its_description(
     lease, _ = two.pop()
     assert not one.finish() and not one.is_finished()
     two.ack(lease)
+    assert one.remaining() == 1  # acked at the next settle
+    two.settle()
     assert one.finish() and not two.finish()  # one worker closes it
     assert two.is_finished()
     one.count_document("a", failed=False)  # (counted before the close in a real run)
@@ -71,7 +73,8 @@ def test_a_claim_waits_for_a_live_holder_and_is_taken_from_a_dead_one(frontiers)
 
     holder, waiter = frontiers("holder", 0.3), frontiers("waiter", 5)
     commits = []
-    claims = WorkerClaims(waiter, claim_seconds=60, commit=lambda: commits.append(1))
+    waiter.before_settling = lambda: commits.append(1)
+    claims = WorkerClaims(waiter, claim_seconds=60)
     assert holder.claim("image:x", "holder", 60) == "holder"
 
     async def take() -> bool:
@@ -82,6 +85,10 @@ def test_a_claim_waits_for_a_live_holder_and_is_taken_from_a_dead_one(frontiers)
     assert 0.25 < time.monotonic() - started < 5
     assert waiter.claim("image:x", "someone", 60) == "waiter"
     claims.release("image:x")
+    assert waiter.claim("image:x", "waiter", 60) == "waiter"  # let go of, not settled: taken back at once
+    claims.release("image:x")
+    assert holder.claim("image:x", "holder", 60) == "waiter" and commits == []
+    waiter.settle()  # the state committed, then the claim let go of
     assert commits == [1] and waiter.claim("image:x", "someone", 60) == "someone"
     # a file name goes to the first article that asks, for the run
     assert claims.first("path:a.md", "guid:1") == "guid:1" and claims.first("path:a.md", "guid:2") == "guid:1"

@@ -112,6 +112,27 @@ def test_grouped_writes_are_seen_by_another_connection_once_committed(store_fact
     assert reader.article("guid:a") is not None and reader.article("guid:c") is not None
 
 
+def test_a_lost_postgresql_connection_is_made_again_and_its_open_transaction_replayed(postgres_url, tmp_path):
+    import psycopg
+
+    store = open_state(DataDir(tmp_path / "data"), postgres_url, commit_every=100)
+    reader = open_state(DataDir(tmp_path / "data"), postgres_url)
+    try:
+        store.record("guid:a", "a.md", "h", "s", T0)
+        assert store.article("guid:a") is not None  # sent, with the read, in the open transaction
+        store.record("guid:b", "b.md", "h", "s", T0)  # not sent yet
+        pid = store._db.info.backend_pid
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert store.article("guid:b") is not None and store._db.info.backend_pid != pid
+        assert reader.article("guid:a") is None  # still one open transaction, on the new connection
+        store.flush()
+        assert [path for path, _ in reader.articles()] == ["a.md", "b.md"]
+    finally:
+        store.close()
+        reader.close()
+
+
 def test_a_crawl_keeps_its_state_in_postgresql(server, tmp_path, postgres_url):
     items = "".join(feed_item(n, f"库{n}", f"<p>正文 {n}</p>") for n in range(3))
     server.add("/feed.xml", feed_xml(items), content_type="application/rss+xml")
