@@ -203,5 +203,6 @@ def table(result: dict) -> str:
               f"{per['pg_rows_written']} rows written, {per['pg_rows_read']} rows read",
               f"this machine alone: {json.dumps(ceilings)}; so one Redis carries about "
               f"{carried.get('articles_per_s_one_redis', '?')} articles/s and one PostgreSQL about "
-              f"{carried.get('articles_per_s_one_postgresql', '?')} articles/s"]
+              f"{carried.get('articles_per_s_one_postgresql', '?')} articles/s at pgbench's rate of commits "
+              f"(commits only: a worker's statements are counted on paper in BENCHMARKS.md)"]
     return "\n".join(lines)
