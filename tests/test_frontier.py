@@ -92,3 +92,23 @@ def test_a_claim_waits_for_a_live_holder_and_is_taken_from_a_dead_one(frontiers)
     assert commits == [1] and waiter.claim("image:x", "someone", 60) == "someone"
     # a file name goes to the first article that asks, for the run
     assert claims.first("path:a.md", "guid:1") == "guid:1" and claims.first("path:a.md", "guid:2") == "guid:1"
+
+
+def test_nothing_is_acked_or_let_go_of_when_the_state_cannot_be_committed(frontiers):
+    from crawler.state import StateUnavailable
+
+    worker, other = frontiers("worker", 5), frontiers("other", 5)
+    worker.push(b"request", 0)
+    lease, _ = worker.pop()
+    assert worker.claim("article:a", "worker", 60) == "worker"
+    worker.ack(lease)
+    worker.release("article:a")
+
+    def lost():
+        raise StateUnavailable("the database went away")
+
+    worker.before_settling = lost
+    with pytest.raises(StateUnavailable):
+        worker.settle()
+    assert other.claim("article:a", "other", 60) == "worker"  # still held: its record may be lost
+    assert worker.client.zcard(worker.keys.leased("worker")) == 1  # the lease stays, to be done again
