@@ -65,6 +65,13 @@ def _live(method):
     return call
 
 
+REPLY_TIMEOUT = 5
+"""Seconds a Redis reply may take before the call counts as failed and is tried again. Every
+command of a run answers in milliseconds; a connection whose other end vanished without closing
+it (a partition, a relay that lost it) would otherwise hold the crawl for the whole timeout on
+each try."""
+
+
 def connect(url: str, retries: int = 6) -> redis.Redis:
     """A client for ``FRONTIER_URL`` that retries a lost connection with exponential backoff
     (0.5 s doubling up to 8 s, ``retries`` times: about 25 s for 6) before it gives up.
@@ -77,7 +84,7 @@ def connect(url: str, retries: int = 6) -> redis.Redis:
     finally:
         probe.close()
     return redis.Redis.from_url(
-        url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=30,
+        url, socket_timeout=REPLY_TIMEOUT, socket_connect_timeout=5, socket_keepalive=True, health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=8, base=0.5), retries),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError])
 

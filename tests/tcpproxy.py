@@ -15,7 +15,15 @@ class TcpRelay:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._up = True
+        self._silent = False
+        self._held: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def silence(self) -> None:
+        """Nothing is relayed any more, and nothing is closed: a partition, where the other
+        end neither answers nor says it has gone. New connections are accepted and held."""
+        with self._lock:
+            self._silent = True
 
     def cut(self) -> None:
         """Every connection is closed, as by a server that went down, and new ones are closed
@@ -33,6 +41,16 @@ class TcpRelay:
     def restore(self) -> None:
         with self._lock:
             self._up = True
+            if self._silent:
+                self._silent = False
+                for sock in self._held + list(self._open):
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                        sock.close()
+                    except OSError:
+                        pass
+                self._held.clear()
+                self._open.clear()
 
     def close(self) -> None:
         self.cut()
@@ -45,7 +63,10 @@ class TcpRelay:
             except OSError:
                 return
             with self._lock:
-                up = self._up
+                up, silent = self._up, self._silent
+                if silent:
+                    self._held.append(client)
+                    continue
             if not up:
                 client.close()
                 continue
@@ -62,7 +83,8 @@ class TcpRelay:
     def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self._silent:
+                    sink.sendall(data)
         except OSError:
             pass
         finally:

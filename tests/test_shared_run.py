@@ -215,8 +215,11 @@ def test_three_workers_one_killed_finish_the_run_as_one_machine_would(tmp_path, 
     assert tree(shared_site_dir) == tree(single_site) and len(tree(single_site)) == 3000 + 2 * 101
 
 
-def test_a_frontier_lost_mid_run_stops_the_worker_and_a_later_one_finishes_the_run(tmp_path, site, frontier_url,
+@pytest.mark.parametrize("loss", ["cut", "silence"])
+def test_a_frontier_lost_mid_run_stops_the_worker_and_a_later_one_finishes_the_run(loss, tmp_path, site, frontier_url,
                                                                                    postgres_url):
+    """``cut``: Redis closes every connection; ``silence``: it stops answering and closes none
+    (each try then waits for ``crawler.frontier.REPLY_TIMEOUT``)."""
     from tests.tcpproxy import TcpRelay
 
     url, prefix = frontier_url
@@ -234,7 +237,7 @@ def test_a_frontier_lost_mid_run_stops_the_worker_and_a_later_one_finishes_the_r
         while len(list((shared / "posts").rglob("*.md"))) < 20:
             assert first.poll() is None, (tmp_path / "w0.log").read_text()[-3000:]
             time.sleep(0.02)
-        relay.cut()
+        getattr(relay, loss)()
         started = time.monotonic()
         assert first.wait(60) == 69
         log = (tmp_path / "w0.log").read_text()
