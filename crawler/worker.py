@@ -91,7 +91,10 @@ class FrontierWorker:
         """The state lost (``DataDirGuard`` stops the crawl): nothing is acked from now on, so
         what this worker held is done again by whoever takes its leases."""
         if failure.check(StateUnavailable):
-            self.frontier.lost = f"the state was lost: {failure.value}"
+            self._state_lost(failure.value)
+
+    def _state_lost(self, exc: Exception) -> None:
+        self.frontier.lost = f"the state was lost: {exc}"
 
     def document_done(self, source: str, **kwargs) -> None:
         """Which sources were fetched is counted in the run itself, as it happens: a worker
@@ -117,7 +120,7 @@ class FrontierWorker:
         except redis.RedisError:
             pass  # the frontier is lost: it has called ``lose``
         except StateUnavailable as exc:
-            self.frontier.lost = f"the state was lost: {exc}"
+            self._state_lost(exc)
 
     def beat(self) -> None:
         """Stay alive, and take back the work of workers that are not."""

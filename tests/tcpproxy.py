@@ -30,27 +30,26 @@ class TcpRelay:
         at once, until ``restore``."""
         with self._lock:
             self._up = False
-            for sock in self._open:
-                try:  # shutdown first: it wakes the relaying thread's recv, and the peer sees the close
-                    sock.shutdown(socket.SHUT_RDWR)
-                    sock.close()
-                except OSError:
-                    pass
-            self._open.clear()
+            self._drop(self._open)
+
+    @staticmethod
+    def _drop(sockets) -> None:
+        """Close each of ``sockets`` (the caller holds the lock), and forget them."""
+        for sock in sockets:
+            try:  # shutdown first: it wakes the relaying thread's recv, and the peer sees the close
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            except OSError:
+                pass
+        sockets.clear()
 
     def restore(self) -> None:
         with self._lock:
             self._up = True
             if self._silent:
                 self._silent = False
-                for sock in self._held + list(self._open):
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                        sock.close()
-                    except OSError:
-                        pass
-                self._held.clear()
-                self._open.clear()
+                self._drop(self._held)
+                self._drop(self._open)
 
     def close(self) -> None:
         self.cut()
