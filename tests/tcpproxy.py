@@ -32,16 +32,27 @@ class TcpRelay:
             self._up = False
             self._drop(self._open)
 
-    @staticmethod
-    def _drop(sockets) -> None:
+    @classmethod
+    def _drop(cls, sockets) -> None:
         """Close each of ``sockets`` (the caller holds the lock), and forget them."""
         for sock in sockets:
-            try:  # shutdown first: it wakes the relaying thread's recv, and the peer sees the close
-                sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            except OSError:
-                pass
+            cls._close(sock)
         sockets.clear()
+
+    @staticmethod
+    def _close(sock: socket.socket) -> None:
+        """Shut ``sock`` down, then close it. The shutdown is what the peer sees and what wakes
+        a relaying thread waiting in ``recv`` on it: a socket only closed while another thread
+        waits on it stays open, without a FIN, until that wait ends, and a client waiting for an
+        answer through it would wait for ever."""
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # not connected any more, or closed already
+        try:
+            sock.close()
+        except OSError:
+            pass
 
     def restore(self) -> None:
         with self._lock:
@@ -88,10 +99,7 @@ class TcpRelay:
             pass
         finally:
             for sock in (source, sink):
-                try:
-                    sock.close()
-                except OSError:
-                    pass
+                self._close(sock)
             with self._lock:
                 self._open.discard(source)
                 self._open.discard(sink)
