@@ -69,8 +69,8 @@ def check_consistent(data: Path, expected: dict[str, bytes]) -> None:
     if (data / "state.sqlite3").exists():
         db = sqlite3.connect(data / "state.sqlite3")
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        tables = {name for name, in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables:  # a run killed between creating the file and its tables leaves it empty; the next fills it
+        # A run killed between creating the file and its tables leaves it empty; the next fills it.
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'").fetchone():
             for rel, in db.execute("SELECT path FROM articles"):
                 assert (data / "posts" / rel).read_bytes() == expected[rel], f"recorded post {rel} missing or wrong"
             for full, thumb in db.execute("SELECT path, thumb FROM images WHERE path IS NOT NULL"):
