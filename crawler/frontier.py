@@ -179,6 +179,16 @@ return item[1]
 """The lowest score of the queue (``-priority``, as scrapy-redis scores), moved into the
 worker's lease set."""
 
+_PUSH = """
+-- KEYS: requests, dupefilter, leased; ARGV: request, score, fingerprint, replaced lease
+if ARGV[3] ~= '' and redis.call('SADD', KEYS[2], ARGV[3]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if ARGV[4] ~= '' then redis.call('ZREM', KEYS[3], ARGV[4]) end
+return 1
+"""
+"""Queue a request unless its fingerprint is in the dupe filter (an empty fingerprint: not
+filtered), and end the lease of the request it replaces, if any."""
+
 _RECOVER = """
 -- KEYS: workers, requests, seeds, recovered; ARGV: prefix, run, me
 local moved = 0
@@ -241,6 +251,7 @@ class Frontier:
         self.worker = worker
         self.lease_ms = int(lease_seconds * 1000)
         self._pop = client.register_script(_POP)
+        self._push = client.register_script(_PUSH)
         self._recover = client.register_script(_RECOVER)
         self._remaining = client.register_script(_REMAINING)
         self._release = client.register_script(_RELEASE)
@@ -384,14 +395,17 @@ class Frontier:
         return lease, data
 
     @_live
-    def push(self, data: bytes, score: float, done_lease: str | None = None) -> None:
-        """Queue a request; ``done_lease``: the leased request it replaces (a retry, a
-        redirect) is done in the same step."""
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.zadd(self.keys.requests, {data: score})
-            if done_lease is not None and done_lease in self._leased:
-                pipe.zrem(self.keys.leased(self.worker), self._leased.pop(done_lease))
-            pipe.execute()
+    def push(self, data: bytes, score: float, done_lease: str | None = None, fingerprint: str | None = None) -> bool:
+        """Queue a request, unless ``fingerprint`` is given and the run's dupe filter has seen
+        it: whether it was queued. ``done_lease``: the leased request it replaces (a retry, a
+        redirect) is done in the same step. One round trip, where scrapy-redis's scheduler
+        makes two (the dupe filter's, then the queue's)."""
+        replaced = self._leased.get(done_lease, b"") if done_lease is not None else b""
+        queued = bool(self._push(keys=[self.keys.requests, self.keys.dupefilter, self.keys.leased(self.worker)],
+                                 args=[data, score, fingerprint or "", replaced]))
+        if queued and replaced:
+            del self._leased[done_lease]
+        return queued
 
     def ack(self, lease: str) -> None:
         """The leased request and everything it led to are done: acked at the next ``settle``.
@@ -495,8 +509,9 @@ class LeasedQueue(PriorityQueue):
 
         self.frontier = frontier_of(spider.crawler)
 
-    def push(self, request) -> None:
-        self.frontier.push(self._encode_request(request), -request.priority, request.meta.get("lease"))
+    def push(self, request, fingerprint: str | None = None) -> bool:
+        """Queue ``request`` unless the run's dupe filter has seen ``fingerprint``: whether it was."""
+        return self.frontier.push(self._encode_request(request), -request.priority, request.meta.get("lease"), fingerprint)
 
     def __len__(self) -> int:
         try:
@@ -540,10 +555,17 @@ class LeasingScheduler(Scheduler):
         return super().open(spider)
 
     def enqueue_request(self, request) -> bool:
-        queued = super().enqueue_request(request)
-        if not queued and request.meta.get("lease"):
-            self.frontier.ack(request.meta["lease"])
-        return queued
+        """scrapy-redis's ``enqueue_request``, with the dupe filter's check and the push in one
+        round trip (``Frontier.push``)."""
+        fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
+        if not self.queue.push(request, fingerprint):
+            self.df.log(request, self.spider)
+            if request.meta.get("lease"):
+                self.frontier.ack(request.meta["lease"])
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+        return True
 
     def close(self, reason) -> None:
         """The queue and the dupe filter belong to the run, not to this worker: kept."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from crawler.state import ArticleRecord, ImageRecord, StateUnavailable
+from crawler.state import ArticleRecord, ImageRecord, StateUnavailable, article_and_owner_in
 
 logger = logging.getLogger(__name__)
 
@@ -203,9 +204,19 @@ class PostgresStateStore:
         return self._one("SELECT 1 FROM articles WHERE key = %s UNION ALL "
                          "SELECT 1 FROM duplicates WHERE key = %s LIMIT 1", (key, key)) is not None
 
-    def path_owner(self, path: str) -> str | None:
-        row = self._one("SELECT key FROM articles WHERE path = %s", (path,))
-        return row[0] if row else None
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` ``is_known``: one question for a whole list page or feed."""
+        keys = list(keys)
+        rows = self._all("SELECT key FROM articles WHERE key = ANY(%s) UNION "
+                         "SELECT key FROM duplicates WHERE key = ANY(%s)", (keys, keys))
+        return {key for key, in rows}
+
+    def article_and_owner(self, key: str, path: str) -> tuple[ArticleRecord | None, str | None]:
+        """The article's record, and which article's post has the file name ``path``: what the
+        post writer needs of a new article, in one question."""
+        rows = self._all("SELECT key, path, hash, source, first_seen, last_seen FROM articles"
+                         " WHERE key = %s OR path = %s", (key, path))
+        return article_and_owner_in([ArticleRecord(*row) for row in rows], key, path)
 
     def record_signature(self, key: str, minhash: bytes, size: int, bands: list[int], seen: datetime) -> None:
         """Remember an article's near-duplicate signature and its LSH bands."""

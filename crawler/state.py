@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Protocol
 
 from w3lib.url import canonicalize_url
@@ -83,6 +84,10 @@ CREATE TABLE IF NOT EXISTS documents (
 """
 
 
+_KEYS_PER_STATEMENT = 500
+"""Keys asked about in one statement by ``known`` (a feed may list thousands)."""
+
+
 class StateUnavailable(Exception):
     """The state cannot be opened (its database is unreachable): nothing can be recorded, so
     nothing is crawled. The message says where and why, without a password."""
@@ -94,7 +99,8 @@ class State(Protocol):
 
     def article(self, key: str) -> ArticleRecord | None: ...
     def is_known(self, key: str) -> bool: ...
-    def path_owner(self, path: str) -> str | None: ...
+    def known(self, keys: Iterable[str]) -> set[str]: ...
+    def article_and_owner(self, key: str, path: str) -> tuple[ArticleRecord | None, str | None]: ...
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None: ...
     def image(self, url: str) -> ImageRecord | None: ...
     def record_image(self, url: str, path: str, thumb: str, checksum: str, size: int, when: datetime) -> None: ...
@@ -143,6 +149,18 @@ class ArticleRecord:
     source: str
     first_seen: datetime
     last_seen: datetime
+
+
+def _article_record(row) -> ArticleRecord:
+    return ArticleRecord(*row[:4], datetime.fromisoformat(row[4]), datetime.fromisoformat(row[5]))
+
+
+def article_and_owner_in(records: list[ArticleRecord], key: str, path: str) -> tuple[ArticleRecord | None, str | None]:
+    """``article_and_owner``'s answer, from the records whose key is ``key`` or whose file is
+    ``path`` (at most two)."""
+    article = next((record for record in records if record.key == key), None)
+    owner = next((record.key for record in records if record.path == path), None)
+    return article, owner
 
 
 @dataclass(frozen=True)
@@ -202,18 +220,29 @@ class StateStore:
         row = self._db.execute(
             "SELECT key, path, hash, source, first_seen, last_seen FROM articles WHERE key = ?", (key,)
         ).fetchone()
-        if row is None:
-            return None
-        return ArticleRecord(*row[:4], datetime.fromisoformat(row[4]), datetime.fromisoformat(row[5]))
+        return None if row is None else _article_record(row)
 
     def is_known(self, key: str) -> bool:
         """Whether an earlier run wrote the article, or found it to be a near-duplicate."""
         return self._db.execute("SELECT 1 FROM articles WHERE key = ? UNION ALL "
                                 "SELECT 1 FROM duplicates WHERE key = ? LIMIT 1", (key, key)).fetchone() is not None
 
-    def path_owner(self, path: str) -> str | None:
-        row = self._db.execute("SELECT key FROM articles WHERE path = ?", (path,)).fetchone()
-        return row[0] if row else None
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` ``is_known``: one statement for a whole list page or feed."""
+        keys, found = list(keys), set()
+        for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+            chunk = json.dumps(keys[start : start + _KEYS_PER_STATEMENT])
+            found.update(key for key, in self._db.execute(
+                "SELECT key FROM articles WHERE key IN (SELECT value FROM json_each(?)) UNION "
+                "SELECT key FROM duplicates WHERE key IN (SELECT value FROM json_each(?))", (chunk, chunk)))
+        return found
+
+    def article_and_owner(self, key: str, path: str) -> tuple[ArticleRecord | None, str | None]:
+        """The article's record, and which article's post has the file name ``path``: what the
+        post writer needs of a new article, in one question."""
+        rows = self._db.execute("SELECT key, path, hash, source, first_seen, last_seen FROM articles"
+                                " WHERE key = ? OR path = ?", (key, path)).fetchall()
+        return article_and_owner_in([_article_record(row) for row in rows], key, path)
 
     def record_signature(self, key: str, minhash: bytes, size: int, bands: list[int], seen: datetime) -> None:
         """Remember an article's near-duplicate signature and its LSH bands."""

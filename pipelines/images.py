@@ -154,20 +154,18 @@ class MirrorImagesPipeline(FilesPipeline):
     async def media_to_download(self, request, info, *, item=None):
         """The image index (``DIR/state.sqlite3``) answers instead of the store: it knows what
         failed and when, and a stored file needs no checksum read back. In a shared run the
-        image is claimed first, so two workers never fetch it both: the second waits, then
-        finds it in the index."""
+        image is claimed before the index is asked, so two workers never fetch it both, and the
+        index is asked once: a worker that held the claim has recorded what it did by the time
+        the claim is let go of (in a single-machine run the claim is free)."""
         url = request.meta["image_url"]
+        try:
+            await self.claims.take(f"image:{url}")  # held until downloaded or failed
+        except ClaimsLost as exc:
+            raise ImageFailed(url, str(exc), permanent=False) from None
         answer = self._known(url)
         if answer is None:
-            try:
-                if not await self.claims.take(f"image:{url}"):  # held until downloaded or failed
-                    return None
-            except ClaimsLost as exc:
-                raise ImageFailed(url, str(exc), permanent=False) from None
-            answer = self._known(url)  # the worker that held it has stored it, or not
-            if answer is None:
-                return None
-            self.claims.release(f"image:{url}")
+            return None
+        self.claims.release(f"image:{url}")
         if answer.get("failed"):
             self.stats.inc_value("images/failed")
         else:

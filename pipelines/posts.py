@@ -78,28 +78,30 @@ class PostWriterPipeline:
 
     async def _write_post(self, adapter: ItemAdapter, key: str) -> None:
         now = datetime.now(timezone.utc)
-        known = self.state.article(key)
+        title = adapter["title"]
+        if self.clean_titles:
+            title = postformat.clean_title(title)
+        categories = tuple(adapter["categories"])
+        wanted = filenames.post_relpath(categories, title).as_posix()
+        known, owner = self.state.article_and_owner(key, wanted)
         if known is not None and known.source != adapter["source"]:
             # The same article through a second source: the source that wrote it first keeps it.
             self.stats.inc_value("posts/duplicate")
             adapter["post_path"], adapter["post_outcome"] = known.path, "duplicate"
             return
 
-        title = adapter["title"]
-        if self.clean_titles:
-            title = postformat.clean_title(title)
         published = adapter.get("published") or (known.first_seen if known else now)
         post = postformat.Post(
             title=title,
-            categories=tuple(adapter["categories"]),
+            categories=categories,
             headimg=adapter["headimg"],
-            author=adapter.get("post_author") or adapter["categories"][min(1, len(adapter["categories"]) - 1)],
+            author=adapter.get("post_author") or categories[min(1, len(categories) - 1)],
             date=postformat.format_date(published),
             body=adapter["body"],
             thumbnail=adapter.get("thumbnail"),
         )
         data = postformat.render(post).encode("utf-8")
-        relpath = known.path if known else self._free_path(key, post)
+        relpath = known.path if known else self._free_path(key, post, wanted, owner)
         digest = hashlib.sha256(data).hexdigest()
         if not self.force and known is not None and known.hash == digest and self.store.has(relpath):
             # The state knows these bytes are stored: a folder is asked anyway (a post deleted by
@@ -136,12 +138,12 @@ class PostWriterPipeline:
                                               headers={"Content-Type": "text/markdown; charset=utf-8"}))
         return "updated" if stat else "created"
 
-    def _free_path(self, key: str, post: postformat.Post) -> str:
-        """The original's file name, unless another article already has it."""
-        relpath = filenames.post_relpath(post.categories, post.title).as_posix()
-        owner = self._claimed.get(relpath) or self.state.path_owner(relpath)
+    def _free_path(self, key: str, post: postformat.Post, wanted: str, owner: str | None) -> str:
+        """The original's file name (``wanted``, whose post the state says is ``owner``'s),
+        unless another article already has it."""
+        owner = self._claimed.get(wanted) or owner
         if owner is None:  # free here; in a shared run, free unless another worker took it
-            owner = self.claims.first(f"path:{relpath}", key)
+            owner = self.claims.first(f"path:{wanted}", key)
         if owner == key:
-            return relpath
+            return wanted
         return filenames.post_relpath(post.categories, post.title, filenames.name_suffix(key)).as_posix()

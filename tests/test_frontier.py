@@ -112,3 +112,16 @@ def test_nothing_is_acked_or_let_go_of_when_the_state_cannot_be_committed(fronti
         worker.settle()
     assert other.claim("article:a", "other", 60) == "worker"  # still held: its record may be lost
     assert worker.client.zcard(worker.keys.leased("worker")) == 1  # the lease stays, to be done again
+
+
+def test_a_push_is_refused_once_its_fingerprint_was_seen_and_a_replacement_ends_its_lease(frontiers):
+    one, two = frontiers("one", 5), frontiers("two", 5)
+    assert one.push(b"page-1", 0, fingerprint="f1")
+    assert not two.push(b"page-1 again", 0, fingerprint="f1")  # the run's dupe filter, whoever asks
+    assert two.push(b"page-1 unfiltered", 0)  # dont_filter: no fingerprint
+    assert one.queued() == 2
+    lease, data = one.pop()
+    assert not one.push(b"redirect to a seen page", 0, done_lease=lease, fingerprint="f1")
+    assert one.client.zcard(one.keys.leased("one")) == 1  # refused: the lease is not ended by it
+    assert one.push(b"its retry", 0, done_lease=lease, fingerprint="f2")
+    assert one.client.zcard(one.keys.leased("one")) == 0 and one.queued() == 2

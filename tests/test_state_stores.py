@@ -38,14 +38,17 @@ def store_factory(request, tmp_path):
 
 def test_articles_keep_their_file_and_first_seen_time(store_factory):
     store = store_factory()
-    assert store.article("guid:a") is None and store.path_owner("x/a.md") is None
+    assert store.article("guid:a") is None and store.article_and_owner("guid:a", "x/a.md") == (None, None)
     store.record("guid:a", "x/a.md", "h1", "feed-1", T0)
     store.record("guid:a", "x/a.md", "h2", "feed-1", T0 + timedelta(days=1))
     known = store.article("guid:a")
     assert (known.path, known.hash, known.source) == ("x/a.md", "h2", "feed-1")
     assert (known.first_seen, known.last_seen) == (T0, T0 + timedelta(days=1))
-    assert store.path_owner("x/a.md") == "guid:a"
+    assert store.article_and_owner("guid:a", "x/a.md") == (known, "guid:a")
     store.record("url:http://b/", "x/b.md", "h3", "feed-2", T0)
+    # A new article asking for a name another article has; an article asking for a free name.
+    assert store.article_and_owner("guid:n", "x/b.md") == (None, "url:http://b/")
+    assert store.article_and_owner("guid:a", "x/free.md") == (known, None)
     assert store.articles() == [("x/a.md", "h2"), ("x/b.md", "h3")]
 
 
@@ -100,6 +103,10 @@ def test_signatures_are_found_by_a_shared_band_within_the_window_and_duplicates_
     store.record_duplicate("guid:c", "guid:b", "s2", T0)  # the first decision stands
     assert store.duplicate_of("guid:c") == "guid:a"
     assert store.is_known("guid:c") and store.is_known("guid:a") and not store.is_known("guid:b")
+    assert store.known(["guid:a", "guid:b", "guid:c", "guid:d"]) == {"guid:a", "guid:c"}
+    assert store.known([]) == set()
+    many = [f"guid:n{i}" for i in range(1200)] + ["guid:c"]  # more keys than one statement asks about
+    assert store.known(many) == {"guid:c"}
 
 
 def test_grouped_writes_are_seen_by_another_connection_once_committed(store_factory):

@@ -19,6 +19,7 @@ from w3lib.url import add_or_replace_parameter, url_query_parameter
 from crawler.config import Source
 from crawler.dates import read_date
 from crawler.readers.pages import Draft, Reader
+from crawler.state import article_key
 
 
 class NotAList(ValueError):
@@ -42,18 +43,22 @@ class ListReader(Reader):
         except NotAList as exc:
             spider.document_broken(source, response.url, str(exc))
             return
-        listed = fresh = 0
+        drafts = []
         for index, entry in enumerate(entries):
-            where = f"{response.url} entry {index}"
-            draft = self._draft(response, source, entry, where)
+            draft = self._draft(response, source, entry, f"{response.url} entry {index}")
             if draft is None:
                 continue
-            listed += 1
             body = self.field(entry, listing.body) if listing.body else None
             draft.summary = body if isinstance(body, str) and body.strip() else None
-            needs_page = source.fulltext is not None or draft.summary is None
-            # Articles whose page gives the body are fetched once (``--force``: again).
-            if (needs_page or "cached" in response.flags) and spider.already_done(draft.guid, draft.link):
+            drafts.append(draft)
+        # Articles whose page gives the body are fetched once (``--force``: again).
+        cached = "cached" in response.flags
+        checked = [draft for draft in drafts if cached or self._needs_page(source, draft)]
+        done = spider.done_among([(draft.guid, draft.link) for draft in checked])
+        listed, fresh = len(drafts), 0
+        for draft in drafts:
+            needs_page = self._needs_page(source, draft)
+            if (needs_page or cached) and article_key(draft.guid, draft.link) in done:
                 continue
             fresh += 1
             if not self.admitted(source, draft):
@@ -63,11 +68,16 @@ class ListReader(Reader):
             else:
                 yield from self.written(source, draft, draft.summary, None)
         spider.document_read(source, response.url, listed=listed, known=listed - fresh)
-        unchanged = "cached" in response.flags and fresh == 0
+        unchanged = cached and fresh == 0
         if number < source.pages and entries and not unchanged:
             following = self._next_url(response, source, document, number)
             if following:
                 yield self._list_request(source, following, number + 1)
+
+    @staticmethod
+    def _needs_page(source: Source, draft: Draft) -> bool:
+        """Whether the article's body comes from its page rather than from the list."""
+        return source.fulltext is not None or draft.summary is None
 
     def _draft(self, response, source: Source, entry, where: str) -> Draft | None:
         """The draft of one entry, or None (and the entry reported) when it names no article."""

@@ -104,9 +104,14 @@ class SourcesSpider(scrapy.Spider):
     def already_done(self, guid: str | None, link: str) -> bool:
         """Whether an earlier run wrote this article, or found it to be a near-duplicate of one
         (``--force`` treats nothing as done)."""
-        if self.force:
-            return False
-        return state_of(self.crawler).is_known(article_key(guid, link))
+        return bool(self.done_among([(guid, link)]))
+
+    def done_among(self, articles: list[tuple[str | None, str]]) -> set[str]:
+        """The keys of the ``(guid, link)`` articles that are ``already_done``: one question to
+        the state for a whole list page."""
+        if self.force or not articles:
+            return set()
+        return state_of(self.crawler).known(article_key(guid, link) for guid, link in articles)
 
     def read_before(self, source: Source, url: str, mark: str) -> int | None:
         """How many entries the feed at ``url`` listed when an earlier run read the same
@@ -127,7 +132,7 @@ class SourcesSpider(scrapy.Spider):
             return
         state = state_of(self.crawler)
         for name, url, mark, keys in self.feeds_read_whole:
-            if all(state.is_known(key) for key in keys):
+            if state.known(keys) == keys:
                 state.record_document(name, url, mark, len(keys))
 
     def _job_pages(self) -> dict[str, int]:
