@@ -564,7 +564,7 @@ class LeasingScheduler(Scheduler):
                 self.frontier.ack(request.meta["lease"])
             return False
         if self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+            self.stats.inc_value("scheduler/enqueued/redis")
         return True
 
     def close(self, reason) -> None:

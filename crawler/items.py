@@ -39,6 +39,9 @@ class Article:
     base: str | None = None
     """What relative URLs in ``body`` resolve against when it is not ``link`` (a feed's
     ``xml:base``)."""
+    known: bool | None = None
+    """Whether the state knew the article when its list page or feed was read (asked once for
+    all of them), or None if it was not asked: the near-duplicate step then asks itself."""
 
     # Filled by the pipelines.
     headimg: str | None = None

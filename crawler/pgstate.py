@@ -112,14 +112,19 @@ class PostgresStateStore:
         """The open transaction's writes, made again on a new connection if this one is lost."""
         self._unsent = 0
         """How many of the last of them wait to be sent (``_write``)."""
+        self._begun = False
+        """Whether this connection's transaction is open (its ``BEGIN`` sent)."""
         self._since = 0.0
 
     def _connect(self) -> psycopg.Connection:
         try:
             # Keepalives and a user timeout: a connection whose other end vanished without closing
             # it (a partition, a dead relay) fails within about half a minute instead of hanging.
+            # Autocommit, with BEGIN and COMMIT sent by ``_send`` itself: psycopg's own
+            # transactions wait for the server at each BEGIN and COMMIT in pipeline mode.
             db = psycopg.connect(self.url, connect_timeout=10, keepalives=1, keepalives_idle=10,
-                                 keepalives_interval=3, keepalives_count=3, tcp_user_timeout=20000)
+                                 keepalives_interval=3, keepalives_count=3, tcp_user_timeout=20000,
+                                 autocommit=True)
         except psycopg.OperationalError as exc:
             raise StateUnavailable(f"cannot reach the state database ({_without_password(self.url)}): "
                                    f"{str(exc).strip().splitlines()[0]}") from None
@@ -127,7 +132,6 @@ class PostgresStateStore:
         # within a fraction of a second: a crash of the server loses at most the last records,
         # of posts already stored, which the next run finds unchanged and records again.
         db.execute("SET synchronous_commit = off")
-        db.commit()
         return db
 
     def _again(self, call):
@@ -143,7 +147,7 @@ class PostgresStateStore:
             try:
                 self._db.close()
                 self._db = self._connect()
-                self._unsent = len(self._uncommitted)  # the new connection's transaction has none of them
+                self._unsent, self._begun = len(self._uncommitted), False  # the new connection has none of them
                 return call()
             except (psycopg.OperationalError, StateUnavailable) as exc:
                 lost = exc
@@ -161,34 +165,35 @@ class PostgresStateStore:
         if len(self._uncommitted) >= self.commit_every or time.monotonic() - self._since >= self.commit_seconds:
             self.flush()
 
-    def _after_writes(self, call):
-        """``call()`` (a read or the commit), behind the writes not sent yet, in one round trip:
-        in pipeline mode the server runs them in order, so the read sees them, and the client
-        waits once, for the last answer."""
+    def _send(self, read: tuple[str, tuple] | None = None, commit: bool = False) -> psycopg.Cursor | None:
+        """The writes not sent yet, then ``read`` (its cursor is returned) or the commit, in one
+        round trip: in pipeline mode the server runs them in order, so the read sees the writes,
+        and the client waits once, at the pipeline's end, for every answer."""
         def send():
-            if not self._unsent:
-                return call()
+            if not self._unsent and not (commit and self._begun):
+                return None if read is None else self._db.execute(*read)
             with self._db.pipeline():
-                for sql, values in self._uncommitted[-self._unsent:]:
+                if self._unsent and not self._begun:
+                    self._db.execute("BEGIN")
+                for sql, values in self._uncommitted[len(self._uncommitted) - self._unsent:]:
                     self._db.execute(sql, values)
-                result = call()
-            self._unsent = 0
-            return result
+                cursor = None if read is None else self._db.execute(*read)
+                if commit:
+                    self._db.execute("COMMIT")
+            self._unsent, self._begun = 0, not commit
+            return cursor
         return self._again(send)
 
     def _one(self, sql: str, values: tuple):
-        return self._after_writes(lambda: self._db.execute(sql, values).fetchone())
+        return self._send((sql, values)).fetchone()
 
     def _all(self, sql: str, values: tuple = ()):
-        return self._after_writes(lambda: self._db.execute(sql, values).fetchall())
+        return self._send((sql, values)).fetchall()
 
     def flush(self) -> None:
         """Commit the writes made so far."""
-        self._after_writes(self._db_commit)
+        self._send(commit=True)
         self._uncommitted.clear()
-
-    def _db_commit(self) -> None:
-        self._db.commit()
 
     def close(self) -> None:
         if not self._db.closed:

@@ -4,7 +4,10 @@ within the window (another source's copy under a new URL and headline) is not wr
 The decision is kept in the state: an article once found to be a copy stays one, on reruns and
 under ``--force``, even if the story it matched changes later, so it can never appear later as
 a second post. Articles the state already knows (a post of their own, or another source's copy
-of the same guid or link, which the post writer merges) are not compared at all.
+of the same guid or link, which the post writer merges) are not compared at all. Whether it
+knows them the spider has asked already, for a whole list page or feed at once
+(``Article.known``); an article another worker records in the meantime is compared, finds
+only itself or what that worker found, and comes to the same verdict.
 """
 
 from __future__ import annotations
@@ -46,7 +49,10 @@ class NearDuplicatesPipeline:
     def process_item(self, item):
         adapter = ItemAdapter(item)
         key = article_key(adapter.get("guid"), adapter["link"])
-        if self.state.is_known(key):  # one question for the common case, a new article
+        known = adapter.get("known")  # asked by the spider for the article's whole list page
+        if known is None:
+            known = self.state.is_known(key)
+        if known:
             original = self.state.duplicate_of(key)
             if original is None:
                 return item  # a post of its own

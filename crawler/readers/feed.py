@@ -18,7 +18,7 @@ from w3lib.encoding import http_content_type_encoding
 
 from crawler.config import Source
 from crawler.dates import parse_date
-from crawler.feeds import FeedError, parse_feed
+from crawler.feeds import FeedEntry, FeedError, parse_feed
 from crawler.items import Article
 from crawler.readers.pages import Draft, Reader
 from crawler.state import article_key
@@ -58,35 +58,38 @@ class FeedReader(Reader):
             spider.document_broken(source, response.url, f"the document holds {feed.declared_entries} items or "
                                    f"entries but only {len(feed.entries)} could be read")
         seen: set[str] = set()
-        listed = known = 0
         clean = not source_repairs and not feed.recovered and feed.declared_entries == len(feed.entries)
+        listed: list[tuple[FeedEntry, str | None, str, list[str]]] = []
+        for index, entry in enumerate(feed.entries):
+            where = f"{response.url} entry {index}"
+            repairs = list(source_repairs)
+            if not entry.title and not entry.body:
+                spider.skip(source, "missing field: title and body", where)
+                clean = False
+                continue
+            link = response.urljoin(entry.link) if entry.link else None
+            if link is not None and not link.startswith(("http://", "https://")):
+                repairs.append(f"refused link {link[:60]!r}: only http and https")
+                link = None
+            if link is None and not entry.guid:
+                spider.skip(source, "missing field: link and guid", where)
+                clean = False
+                continue
+            key = article_key(entry.guid, link or response.url)
+            if key in seen:
+                spider.skip(source, f"duplicate guid: {entry.guid or link}", where)
+                clean = False
+                continue
+            seen.add(key)
+            listed.append((entry, link, key, repairs))
+        known = spider.known_among([(entry.guid, link or response.url) for entry, link, _, _ in listed])
+        skipped = 0
         try:
-            for index, entry in enumerate(feed.entries):
-                where = f"{response.url} entry {index}"
-                repairs = list(source_repairs)
-                if not entry.title and not entry.body:
-                    spider.skip(source, "missing field: title and body", where)
-                    clean = False
-                    continue
-                link = response.urljoin(entry.link) if entry.link else None
-                if link is not None and not link.startswith(("http://", "https://")):
-                    repairs.append(f"refused link {link[:60]!r}: only http and https")
-                    link = None
-                if link is None and not entry.guid:
-                    spider.skip(source, "missing field: link and guid", where)
-                    clean = False
-                    continue
-                key = article_key(entry.guid, link or response.url)
-                if key in seen:
-                    spider.skip(source, f"duplicate guid: {entry.guid or link}", where)
-                    clean = False
-                    continue
-                seen.add(key)
-                listed += 1
+            for entry, link, key, repairs in listed:
                 # Entries whose page gives the body are fetched once (``--force``: again); the
                 # others are read again from a feed that changed, to catch edited entries.
-                if (unchanged or source.fulltext) and spider.already_done(entry.guid, link or response.url):
-                    known += 1
+                if (unchanged or source.fulltext) and key in known and not spider.force:
+                    skipped += 1
                     continue
                 title = entry.title
                 if not title:
@@ -97,7 +100,7 @@ class FeedReader(Reader):
                     title=title, link=link or response.url, guid=entry.guid, published=published,
                     # RSSHub writes ``description || title``: an entry without a body shows its title.
                     summary=entry.body if entry.body is not None else html.escape(title, quote=False),
-                    base=entry.base, repairs=repairs)
+                    base=entry.base, repairs=repairs, known=key in known)
                 if not self.admitted(source, draft):
                     clean = False  # listed as blocked on every read, as the rules may change
                     continue
@@ -108,7 +111,7 @@ class FeedReader(Reader):
                 else:
                     yield from self.written(source, draft, draft.summary, draft.base)
         finally:
-            spider.document_read(source, response.url, listed=listed, known=known)
+            spider.document_read(source, response.url, listed=len(listed), known=skipped)
         if clean:
             spider.read_whole(source, response.url, mark, seen)
 

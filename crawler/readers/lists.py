@@ -51,14 +51,14 @@ class ListReader(Reader):
             body = self.field(entry, listing.body) if listing.body else None
             draft.summary = body if isinstance(body, str) and body.strip() else None
             drafts.append(draft)
+        known = spider.known_among([(draft.guid, draft.link) for draft in drafts])
         # Articles whose page gives the body are fetched once (``--force``: again).
         cached = "cached" in response.flags
-        checked = [draft for draft in drafts if cached or self._needs_page(source, draft)]
-        done = spider.done_among([(draft.guid, draft.link) for draft in checked])
         listed, fresh = len(drafts), 0
         for draft in drafts:
-            needs_page = self._needs_page(source, draft)
-            if (needs_page or cached) and article_key(draft.guid, draft.link) in done:
+            draft.known = article_key(draft.guid, draft.link) in known
+            needs_page = source.fulltext is not None or draft.summary is None
+            if (needs_page or cached) and draft.known and not spider.force:
                 continue
             fresh += 1
             if not self.admitted(source, draft):
@@ -73,11 +73,6 @@ class ListReader(Reader):
             following = self._next_url(response, source, document, number)
             if following:
                 yield self._list_request(source, following, number + 1)
-
-    @staticmethod
-    def _needs_page(source: Source, draft: Draft) -> bool:
-        """Whether the article's body comes from its page rather than from the list."""
-        return source.fulltext is not None or draft.summary is None
 
     def _draft(self, response, source: Source, entry, where: str) -> Draft | None:
         """The draft of one entry, or None (and the entry reported) when it names no article."""

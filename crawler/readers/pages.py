@@ -46,6 +46,9 @@ class Draft:
     base: str | None = None
     """What the summary's relative URLs resolve against when it is not ``link``."""
     repairs: list[str] = field(default_factory=list)
+    known: bool | None = None
+    """Whether an earlier run wrote the article or found it a copy (``SourcesSpider.known_among``),
+    or None if the state was not asked."""
 
 
 class Reader:
@@ -103,7 +106,7 @@ class Reader:
                 self.spider.blocked(source, draft.link, draft.title, reason)
                 return
         yield self.spider.article(source, title=draft.title, link=draft.link, guid=draft.guid, body=body,
-                                  base=base, published=draft.published, repairs=draft.repairs)
+                                  base=base, published=draft.published, repairs=draft.repairs, known=draft.known)
 
 
 def page_body(response, source: Source) -> tuple[str | None, str]:

@@ -101,15 +101,12 @@ class SourcesSpider(scrapy.Spider):
 
     # --- what earlier runs did ---------------------------------------------------------------
 
-    def already_done(self, guid: str | None, link: str) -> bool:
-        """Whether an earlier run wrote this article, or found it to be a near-duplicate of one
-        (``--force`` treats nothing as done)."""
-        return bool(self.done_among([(guid, link)]))
-
-    def done_among(self, articles: list[tuple[str | None, str]]) -> set[str]:
-        """The keys of the ``(guid, link)`` articles that are ``already_done``: one question to
-        the state for a whole list page."""
-        if self.force or not articles:
+    def known_among(self, articles: list[tuple[str | None, str]]) -> set[str]:
+        """The keys of the ``(guid, link)`` articles an earlier run wrote, or found to be
+        near-duplicates of one: one question to the state for a whole list page or feed. What
+        is known is not fetched again (unless ``--force``), and travels on the item
+        (``Article.known``), so no later step asks again."""
+        if not articles:
             return set()
         return state_of(self.crawler).known(article_key(guid, link) for guid, link in articles)
 
