@@ -400,7 +400,7 @@ class Frontier:
         it: whether it was queued. ``done_lease``: the leased request it replaces (a retry, a
         redirect) is done in the same step. One round trip, where scrapy-redis's scheduler
         makes two (the dupe filter's, then the queue's)."""
-        replaced = self._leased.get(done_lease, b"") if done_lease is not None else b""
+        replaced = self._leased.get(done_lease, b"")
         queued = bool(self._push(keys=[self.keys.requests, self.keys.dupefilter, self.keys.leased(self.worker)],
                                  args=[data, score, fingerprint or "", replaced]))
         if queued and replaced:

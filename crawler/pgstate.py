@@ -204,13 +204,9 @@ class PostgresStateStore:
         row = self._one("SELECT key, path, hash, source, first_seen, last_seen FROM articles WHERE key = %s", (key,))
         return None if row is None else ArticleRecord(*row)
 
-    def is_known(self, key: str) -> bool:
-        """Whether an earlier run wrote the article, or found it to be a near-duplicate."""
-        return self._one("SELECT 1 FROM articles WHERE key = %s UNION ALL "
-                         "SELECT 1 FROM duplicates WHERE key = %s LIMIT 1", (key, key)) is not None
-
     def known(self, keys: Iterable[str]) -> set[str]:
-        """Which of ``keys`` ``is_known``: one question for a whole list page or feed."""
+        """Which of ``keys`` an earlier run wrote, or found to be near-duplicates: one question
+        for a whole list page or feed."""
         keys = list(keys)
         rows = self._all("SELECT key FROM articles WHERE key = ANY(%s) UNION "
                          "SELECT key FROM duplicates WHERE key = ANY(%s)", (keys, keys))

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Protocol
 
 from w3lib.url import canonicalize_url
@@ -98,7 +98,6 @@ class State(Protocol):
     ``crawler.pgstate.PostgresStateStore`` in PostgreSQL)."""
 
     def article(self, key: str) -> ArticleRecord | None: ...
-    def is_known(self, key: str) -> bool: ...
     def known(self, keys: Iterable[str]) -> set[str]: ...
     def article_and_owner(self, key: str, path: str) -> tuple[ArticleRecord | None, str | None]: ...
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None: ...
@@ -222,13 +221,9 @@ class StateStore:
         ).fetchone()
         return None if row is None else _article_record(row)
 
-    def is_known(self, key: str) -> bool:
-        """Whether an earlier run wrote the article, or found it to be a near-duplicate."""
-        return self._db.execute("SELECT 1 FROM articles WHERE key = ? UNION ALL "
-                                "SELECT 1 FROM duplicates WHERE key = ? LIMIT 1", (key, key)).fetchone() is not None
-
     def known(self, keys: Iterable[str]) -> set[str]:
-        """Which of ``keys`` ``is_known``: one statement for a whole list page or feed."""
+        """Which of ``keys`` an earlier run wrote, or found to be near-duplicates: one statement
+        for a whole list page or feed."""
         keys, found = list(keys), set()
         for start in range(0, len(keys), _KEYS_PER_STATEMENT):
             chunk = json.dumps(keys[start : start + _KEYS_PER_STATEMENT])

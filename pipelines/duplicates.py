@@ -51,7 +51,7 @@ class NearDuplicatesPipeline:
         key = article_key(adapter.get("guid"), adapter["link"])
         known = adapter.get("known")  # asked by the spider for the article's whole list page
         if known is None:
-            known = self.state.is_known(key)
+            known = key in self.state.known([key])
         if known:
             original = self.state.duplicate_of(key)
             if original is None:

@@ -82,7 +82,7 @@ class FeedReader(Reader):
                 continue
             seen.add(key)
             listed.append((entry, link, key, repairs))
-        known = spider.known_among([(entry.guid, link or response.url) for entry, link, _, _ in listed])
+        known = spider.known_among([key for _, _, key, _ in listed])
         skipped = 0
         try:
             for entry, link, key, repairs in listed:

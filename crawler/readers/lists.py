@@ -51,12 +51,13 @@ class ListReader(Reader):
             body = self.field(entry, listing.body) if listing.body else None
             draft.summary = body if isinstance(body, str) and body.strip() else None
             drafts.append(draft)
-        known = spider.known_among([(draft.guid, draft.link) for draft in drafts])
+        keys = [article_key(draft.guid, draft.link) for draft in drafts]
+        known = spider.known_among(keys)
         # Articles whose page gives the body are fetched once (``--force``: again).
         cached = "cached" in response.flags
         listed, fresh = len(drafts), 0
-        for draft in drafts:
-            draft.known = article_key(draft.guid, draft.link) in known
+        for draft, key in zip(drafts, keys):
+            draft.known = key in known
             needs_page = source.fulltext is not None or draft.summary is None
             if (needs_page or cached) and draft.known and not spider.force:
                 continue

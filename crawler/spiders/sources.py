@@ -29,7 +29,6 @@ from crawler.items import Article
 from crawler.lifecycle import state_of
 from crawler.options import check_settings
 from crawler.readers import READERS
-from crawler.state import article_key
 
 SOURCES_FILE_PRIORITY = (SETTINGS_PRIORITIES["project"] + SETTINGS_PRIORITIES["spider"]) // 2
 """The sources file's ``[settings]`` rank above ``settings.py`` and below the command line (a
@@ -101,14 +100,12 @@ class SourcesSpider(scrapy.Spider):
 
     # --- what earlier runs did ---------------------------------------------------------------
 
-    def known_among(self, articles: list[tuple[str | None, str]]) -> set[str]:
-        """The keys of the ``(guid, link)`` articles an earlier run wrote, or found to be
-        near-duplicates of one: one question to the state for a whole list page or feed. What
-        is known is not fetched again (unless ``--force``), and travels on the item
-        (``Article.known``), so no later step asks again."""
-        if not articles:
-            return set()
-        return state_of(self.crawler).known(article_key(guid, link) for guid, link in articles)
+    def known_among(self, keys: list[str]) -> set[str]:
+        """Which of the article ``keys`` an earlier run wrote, or found to be near-duplicates of
+        one: one question to the state for a whole list page or feed. What is known is not
+        fetched again (unless ``--force``), and travels on the item (``Article.known``), so no
+        later step asks again."""
+        return state_of(self.crawler).known(keys) if keys else set()
 
     def read_before(self, source: Source, url: str, mark: str) -> int | None:
         """How many entries the feed at ``url`` listed when an earlier run read the same
