@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 
+from crawler.coalesce import Coalesced
+
 class ClaimsLost(Exception):
     """The claims' store (the run's Redis) is gone: nothing can be claimed, so the work
     waits for another worker (or this one, started again)."""
@@ -19,6 +21,9 @@ class ClaimsLost(Exception):
 
 CLAIM_WAIT = 0.1
 """Seconds between looks at a claim another worker holds."""
+
+NAME_SECONDS = 7 * 24 * 3600
+"""A ``first`` claim lasts as long as the run's keys (deleted with them)."""
 
 
 def claims_of(crawler) -> "WorkerClaims | LocalClaims":
@@ -32,7 +37,11 @@ def claims_of(crawler) -> "WorkerClaims | LocalClaims":
 
 
 class LocalClaims:
-    """One process: nothing to claim from anyone."""
+    """One process: nothing to claim from anyone; a name still goes to the first value that
+    asks, for the run (what the state said of a name may be stale by the time it is taken)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
 
     async def take(self, name: str) -> bool:
         """Whether another holder had to be waited for: never, here."""
@@ -45,8 +54,8 @@ class LocalClaims:
     async def hold(self, name: str):
         yield
 
-    def first(self, name: str, value: str) -> str:
-        return value
+    async def first(self, name: str, value: str) -> str:
+        return self._names.setdefault(name, value)
 
 
 class WorkerClaims:
@@ -62,18 +71,23 @@ class WorkerClaims:
         self._lost_errors = (redis.RedisError,)
         self.frontier = frontier
         self.claim_seconds = claim_seconds
+        self.claim = Coalesced(frontier.claim)
+        """The claims asked in one turn (the articles and images of one page), in one round trip."""
 
     async def take(self, name: str) -> bool:
         """Hold ``name``; whether another holder had to be waited for (what it did with the
         name is then in the state). Raises ``ClaimsLost``."""
         me = self.frontier.worker
+        ask = (name, me, self.claim_seconds)
         waited = False
         try:
-            while (holder := self.frontier.claim(name, me, self.claim_seconds)) != me:
+            holder = await self.claim(ask)
+            while holder != me:
                 if not self.frontier.worker_alive(holder) and self.frontier.take_over(name, holder, me, self.claim_seconds):
                     return True
                 waited = True
                 await asyncio.sleep(CLAIM_WAIT)
+                holder = await self.claim(ask)
         except self._lost_errors as exc:
             raise ClaimsLost(f"cannot claim {name.split(':', 1)[0]}: {exc}") from None
         return waited
@@ -90,8 +104,8 @@ class WorkerClaims:
         finally:
             self.release(name)
 
-    def first(self, name: str, value: str) -> str:
+    async def first(self, name: str, value: str) -> str:
         try:
-            return self.frontier.claim(name, value, 7 * 24 * 3600)  # deleted with the run's keys
+            return await self.claim((name, value, NAME_SECONDS))
         except self._lost_errors as exc:
             raise ClaimsLost(f"cannot claim a file name: {exc}") from None

@@ -27,6 +27,7 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -169,15 +170,18 @@ class RunKeys:
 
 
 _POP = """
-local item = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #item == 0 then return false end
-redis.call('ZREM', KEYS[1], item[1])
-redis.call('ZADD', KEYS[2], item[2], item[1])
-redis.call('SADD', KEYS[3], ARGV[1])
-return item[1]
+-- KEYS: requests, leased, workers; ARGV: worker, count
+local items = redis.call('ZPOPMIN', KEYS[1], ARGV[2])
+local popped = {}
+for i = 1, #items, 2 do
+  redis.call('ZADD', KEYS[2], items[i + 1], items[i])
+  popped[#popped + 1] = items[i]
+end
+if #popped > 0 then redis.call('SADD', KEYS[3], ARGV[1]) end
+return popped
 """
-"""The lowest score of the queue (``-priority``, as scrapy-redis scores), moved into the
-worker's lease set."""
+"""The ``count`` lowest scores of the queue (``-priority``, as scrapy-redis scores), moved
+into the worker's lease set."""
 
 _PUSH = """
 -- KEYS: requests, dupefilter, leased; ARGV: request, score, fingerprint, replaced lease
@@ -384,15 +388,16 @@ class Frontier:
     # --- leases -------------------------------------------------------------------------------
 
     @_live
-    def pop(self) -> tuple[str, bytes] | None:
-        """The next request of the run, leased to this worker: ``(lease id, data)``."""
+    def pop(self, count: int) -> list[tuple[str, bytes]]:
+        """The next ``count`` requests of the run (fewer if there are fewer), leased to this
+        worker: ``(lease id, data)`` each, in queue order."""
         k = self.keys
-        data = self._pop(keys=[k.requests, k.leased(self.worker), k.workers], args=[self.worker])
-        if not data:
-            return None
-        lease = hashlib.sha1(data).hexdigest()
-        self._leased[lease] = data
-        return lease, data
+        popped = []
+        for data in self._pop(keys=[k.requests, k.leased(self.worker), k.workers], args=[self.worker, count]):
+            lease = hashlib.sha1(data).hexdigest()
+            self._leased[lease] = data
+            popped.append((lease, data))
+        return popped
 
     @_live
     def push(self, data: bytes, score: float, done_lease: str | None = None, fingerprint: str | None = None) -> bool:
@@ -455,17 +460,26 @@ class Frontier:
     # --- claims -------------------------------------------------------------------------------
 
     @_live
-    def claim(self, name: str, owner: str, ttl_seconds: float) -> str:
-        """Take ``name`` for ``owner`` unless someone has it: who has it now. A claim whose
-        owner is a worker that stopped beating can be taken over (``take_over``)."""
-        key = self.keys.claim(name)
-        if owner == self.worker and key in self._released:
-            del self._released[key]  # let go of, not settled yet: still this worker's
-            return owner
-        if self.client.set(key, owner, nx=True, px=int(ttl_seconds * 1000)):
-            return owner
-        held = self.client.get(key)
-        return held.decode() if held is not None else self.claim(name, owner, ttl_seconds)
+    def claim(self, asks: list[tuple[str, str, float]]) -> list[str]:
+        """For each ``(name, owner, ttl_seconds)``: take ``name`` for ``owner`` unless someone
+        has it; who has it now. All in one round trip (``SET NX GET`` answers both at once). A
+        claim whose owner is a worker that stopped beating can be taken over (``take_over``)."""
+        holders: list[str | None] = []
+        with self.client.pipeline(transaction=False) as pipe:
+            for name, owner, ttl_seconds in asks:
+                key = self.keys.claim(name)
+                if owner == self.worker and key in self._released:
+                    del self._released[key]  # let go of, not settled yet: still this worker's
+                    holders.append(owner)
+                else:
+                    pipe.set(key, owner, nx=True, px=int(ttl_seconds * 1000), get=True)
+                    holders.append(None)
+            earlier = iter(pipe.execute() if len(pipe) else [])
+        for index, (_, owner, _) in enumerate(asks):
+            if holders[index] is None:
+                held = next(earlier)  # the holder before this SET, or None: it was free
+                holders[index] = held.decode() if held is not None else owner
+        return holders
 
     @_live
     def take_over(self, name: str, dead_owner: str, owner: str, ttl_seconds: float) -> bool:
@@ -495,6 +509,11 @@ class Frontier:
         return self.client.zcard(self.keys.requests)
 
 
+POP_BATCH = 8
+"""Requests a worker leases at a time: one round trip for several of the engine's asks, while
+a worker holds at most this many more than it has slots for (the others see them leased)."""
+
+
 class LeasedQueue(PriorityQueue):
     """scrapy-redis's priority queue, popping into the worker's lease set (see the module).
 
@@ -508,6 +527,8 @@ class LeasedQueue(PriorityQueue):
         from crawler.worker import frontier_of
 
         self.frontier = frontier_of(spider.crawler)
+        self._popped: deque = deque()
+        """Requests leased in the last pop and not handed to the engine yet."""
 
     def push(self, request, fingerprint: str | None = None) -> bool:
         """Queue ``request`` unless the run's dupe filter has seen ``fingerprint``: whether it was."""
@@ -515,21 +536,24 @@ class LeasedQueue(PriorityQueue):
 
     def __len__(self) -> int:
         try:
-            return self.frontier.queued()
+            return len(self._popped) + self.frontier.queued()
         except redis.RedisError:
-            return 0
+            return len(self._popped)
 
     def pop(self, timeout=0):
-        try:
-            popped = self.frontier.pop()
-        except redis.RedisError:
-            return None
-        if popped is None:
-            return None
-        lease, data = popped
-        request = self._decode_request(data)
-        request.meta["lease"] = lease
-        return request
+        """The next request: leased ``POP_BATCH`` at a time, as the engine asks for one per free
+        slot. A worker killed with some not handed out yet has them in its lease set, where
+        another worker takes them back."""
+        if not self._popped:
+            try:
+                popped = self.frontier.pop(POP_BATCH)
+            except redis.RedisError:
+                return None
+            for lease, data in popped:
+                request = self._decode_request(data)
+                request.meta["lease"] = lease
+                self._popped.append(request)
+        return self._popped.popleft() if self._popped else None
 
 
 class LeasingScheduler(Scheduler):

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import psycopg
 from psycopg.types.json import Jsonb
 
-from crawler.state import ArticleRecord, ImageRecord, StateUnavailable, article_and_owner_in
+from crawler.state import ArticleRecord, ImageRecord, StateUnavailable, articles_and_owners_in
 
 logger = logging.getLogger(__name__)
 
@@ -212,12 +212,14 @@ class PostgresStateStore:
                          "SELECT key FROM duplicates WHERE key = ANY(%s)", (keys, keys))
         return {key for key, in rows}
 
-    def article_and_owner(self, key: str, path: str) -> tuple[ArticleRecord | None, str | None]:
-        """The article's record, and which article's post has the file name ``path``: what the
-        post writer needs of a new article, in one question."""
+    def articles_and_owners(self, asks: list[tuple[str, str]]) -> list[tuple[ArticleRecord | None, str | None]]:
+        """For each ``(key, path)``: the article's record, and which article's post has the file
+        name ``path``. What the post writer needs of new articles, in one question for the
+        articles of a page."""
         rows = self._all("SELECT key, path, hash, source, first_seen, last_seen FROM articles"
-                         " WHERE key = %s OR path = %s", (key, path))
-        return article_and_owner_in([ArticleRecord(*row) for row in rows], key, path)
+                         " WHERE key = ANY(%s) OR path = ANY(%s)",
+                         ([key for key, _ in asks], [path for _, path in asks]))
+        return articles_and_owners_in((ArticleRecord(*row) for row in rows), asks)
 
     def record_signature(self, key: str, minhash: bytes, size: int, bands: list[int], seen: datetime) -> None:
         """Remember an article's near-duplicate signature and its LSH bands."""
@@ -264,9 +266,11 @@ class PostgresStateStore:
             (key, path, hash, source, seen, seen),
         )
 
-    def image(self, url: str) -> ImageRecord | None:
-        row = self._one("SELECT url, path, thumb, checksum, size, error, checked_at FROM images WHERE url = %s", (url,))
-        return None if row is None else ImageRecord(*row)
+    def images(self, urls: list[str]) -> list[ImageRecord | None]:
+        """What the index holds for each of ``urls`` (None: nothing), in one question."""
+        rows = self._all("SELECT url, path, thumb, checksum, size, error, checked_at FROM images WHERE url = ANY(%s)", (urls,))
+        found = {row[0]: ImageRecord(*row) for row in rows}
+        return [found.get(url) for url in urls]
 
     def record_image(self, url: str, path: str, thumb: str, checksum: str, size: int, when: datetime) -> None:
         """Remember a stored image (call only once its files are in the store)."""

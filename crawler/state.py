@@ -99,9 +99,9 @@ class State(Protocol):
 
     def article(self, key: str) -> ArticleRecord | None: ...
     def known(self, keys: Iterable[str]) -> set[str]: ...
-    def article_and_owner(self, key: str, path: str) -> tuple[ArticleRecord | None, str | None]: ...
+    def articles_and_owners(self, asks: list[tuple[str, str]]) -> list[tuple[ArticleRecord | None, str | None]]: ...
     def record(self, key: str, path: str, hash: str, source: str, seen: datetime) -> None: ...
-    def image(self, url: str) -> ImageRecord | None: ...
+    def images(self, urls: list[str]) -> list[ImageRecord | None]: ...
     def record_image(self, url: str, path: str, thumb: str, checksum: str, size: int, when: datetime) -> None: ...
     def record_image_failure(self, url: str, error: str, when: datetime) -> None: ...
     def image_totals(self) -> tuple[int, int]: ...
@@ -154,12 +154,12 @@ def _article_record(row) -> ArticleRecord:
     return ArticleRecord(*row[:4], datetime.fromisoformat(row[4]), datetime.fromisoformat(row[5]))
 
 
-def article_and_owner_in(records: list[ArticleRecord], key: str, path: str) -> tuple[ArticleRecord | None, str | None]:
-    """``article_and_owner``'s answer, from the records whose key is ``key`` or whose file is
-    ``path`` (at most two)."""
-    article = next((record for record in records if record.key == key), None)
-    owner = next((record.key for record in records if record.path == path), None)
-    return article, owner
+def articles_and_owners_in(records: Iterable[ArticleRecord], asks: list[tuple[str, str]]) -> list[tuple[ArticleRecord | None, str | None]]:
+    """``articles_and_owners``'s answer, from the records whose key or file is asked about."""
+    by_key, by_path = {}, {}
+    for record in records:
+        by_key[record.key], by_path[record.path] = record, record.key
+    return [(by_key.get(key), by_path.get(path)) for key, path in asks]
 
 
 @dataclass(frozen=True)
@@ -232,12 +232,19 @@ class StateStore:
                 "SELECT key FROM duplicates WHERE key IN (SELECT value FROM json_each(?))", (chunk, chunk)))
         return found
 
-    def article_and_owner(self, key: str, path: str) -> tuple[ArticleRecord | None, str | None]:
-        """The article's record, and which article's post has the file name ``path``: what the
-        post writer needs of a new article, in one question."""
-        rows = self._db.execute("SELECT key, path, hash, source, first_seen, last_seen FROM articles"
-                                " WHERE key = ? OR path = ?", (key, path)).fetchall()
-        return article_and_owner_in([_article_record(row) for row in rows], key, path)
+    def articles_and_owners(self, asks: list[tuple[str, str]]) -> list[tuple[ArticleRecord | None, str | None]]:
+        """For each ``(key, path)``: the article's record, and which article's post has the file
+        name ``path``. What the post writer needs of new articles, in one statement for the
+        articles of a page."""
+        records = []
+        for start in range(0, len(asks), _KEYS_PER_STATEMENT):
+            chunk = asks[start : start + _KEYS_PER_STATEMENT]
+            keys, paths = json.dumps([key for key, _ in chunk]), json.dumps([path for _, path in chunk])
+            records.extend(_article_record(row) for row in self._db.execute(
+                "SELECT key, path, hash, source, first_seen, last_seen FROM articles"
+                " WHERE key IN (SELECT value FROM json_each(?)) OR path IN (SELECT value FROM json_each(?))",
+                (keys, paths)))
+        return articles_and_owners_in(records, asks)
 
     def record_signature(self, key: str, minhash: bytes, size: int, bands: list[int], seen: datetime) -> None:
         """Remember an article's near-duplicate signature and its LSH bands."""
@@ -281,11 +288,15 @@ class StateStore:
             (key, path, hash, source, stamp, stamp),
         )
 
-    def image(self, url: str) -> ImageRecord | None:
-        row = self._db.execute(
-            "SELECT url, path, thumb, checksum, size, error, checked_at FROM images WHERE url = ?", (url,)
-        ).fetchone()
-        return None if row is None else ImageRecord(*row[:6], datetime.fromisoformat(row[6]))
+    def images(self, urls: list[str]) -> list[ImageRecord | None]:
+        """What the index holds for each of ``urls`` (None: nothing), in one statement."""
+        found = {}
+        for start in range(0, len(urls), _KEYS_PER_STATEMENT):
+            for row in self._db.execute(
+                    "SELECT url, path, thumb, checksum, size, error, checked_at FROM images"
+                    " WHERE url IN (SELECT value FROM json_each(?))", (json.dumps(urls[start : start + _KEYS_PER_STATEMENT]),)):
+                found[row[0]] = ImageRecord(*row[:6], datetime.fromisoformat(row[6]))
+        return [found.get(url) for url in urls]
 
     def record_image(self, url: str, path: str, thumb: str, checksum: str, size: int, when: datetime) -> None:
         """Remember a stored image (call only once its files are in the store)."""

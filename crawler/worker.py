@@ -170,6 +170,9 @@ class FrontierWorker:
             if call is not None and call.running:
                 call.stop()
         self.settle()
+        stats = self.crawler.stats
+        stats.set_value("claims/asked", self.claims.claim.asked)
+        stats.set_value("claims/round_trips", self.claims.claim.calls)
         if self.lost:
             return  # its leases expire; another worker (or this one, started again) takes them
         try:

@@ -37,6 +37,7 @@ from scrapy.pipelines.media import FileException
 from scrapy.pipelines.media import logger as media_logger
 
 from crawler.claims import ClaimsLost, claims_of
+from crawler.coalesce import Coalesced
 from crawler.datadir import DataDir
 from crawler.imagecheck import (CheckedImage, CheckerPool, ImageRejected, StoredImage, check_and_store, check_image,
                                 store_checked, stored_extension, stored_path)
@@ -110,6 +111,8 @@ class MirrorImagesPipeline(FilesPipeline):
         super().open_spider()
         self.state = state_of(self.crawler)
         self.claims = claims_of(self.crawler)
+        self._index = Coalesced(self.state.images)
+        """Asked for the images of one page at once: one question to a remote state."""
         self.checkers = CheckerPool(self.check_workers)
         for scrapy_logger in (files_logger, media_logger):
             scrapy_logger.addFilter(self.log_filter)
@@ -162,7 +165,7 @@ class MirrorImagesPipeline(FilesPipeline):
             await self.claims.take(f"image:{url}")  # held until downloaded or failed
         except ClaimsLost as exc:
             raise ImageFailed(url, str(exc), permanent=False) from None
-        answer = self._known(url)
+        answer = await self._known(url)
         if answer is None:
             return None
         self.claims.release(f"image:{url}")
@@ -173,9 +176,9 @@ class MirrorImagesPipeline(FilesPipeline):
             self.inc_stats("uptodate")
         return answer
 
-    def _known(self, url: str) -> dict | None:
+    async def _known(self, url: str) -> dict | None:
         """What the index answers for ``url``, or None: fetch it."""
-        known = self.state.image(url)
+        known = await self._index(url)
         now = datetime.now(timezone.utc)
         if known is not None and not self.force:
             if known.error and now - known.checked_at < self.retry_failed_after:
@@ -197,7 +200,7 @@ class MirrorImagesPipeline(FilesPipeline):
         url = request.meta.get("image_url", request.url)
         extension = stored_extension(response.body) if response is not None else None
         if extension is None:
-            known = self.state.image(url) if self.state else None
+            known = self.state.images([url])[0] if self.state else None
             if known and known.path:
                 return known.path
             extension = Path(urlsplit(url).path).suffix.lstrip(".").lower() or "jpg"

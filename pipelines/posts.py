@@ -21,16 +21,18 @@ from crawler.lifecycle import state_of
 from crawler.state import State, article_key
 from crawler.stores import open_store, settled
 from crawler.claims import ClaimsLost, claims_of
+from crawler.coalesce import Coalesced
 
 
 class PostWriterPipeline:
     """Writes each post to ``POSTS_STORE`` (``DIR/posts`` by default, or ``s3://…``).
 
-    A remote store answers later (Scrapy runs its requests in a thread), so items may overlap
-    here; the crawl's thread still makes every decision and every state record, and two items
-    never race for one article or one file name: an article already on its way makes the next
-    item for it wait, and a file name is claimed before its write starts. In a shared run
-    (``crawler worker``) the same holds across workers, through the run's claims.
+    Items overlap here (a remote store answers later; the state's questions for the articles
+    of one page travel together); the crawl's thread still makes every decision and every state
+    record, and two items never race for one article or one file name: an article already on
+    its way makes the next item for it wait, and a file name goes to the first article of the
+    run that claims it. In a shared run (``crawler worker``) the same holds across workers,
+    through the run's claims.
     """
 
     def __init__(self, crawler, store_uri: str, clean_titles: bool, force: bool = False) -> None:
@@ -42,8 +44,6 @@ class PostWriterPipeline:
         self.state: State | None = None
         self._on_the_way: dict[str, asyncio.Future] = {}
         """Articles being written, by key."""
-        self._claimed: dict[str, str] = {}
-        """File names being written (not in the state yet), and the article that has each."""
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -58,6 +58,8 @@ class PostWriterPipeline:
     def open_spider(self):
         self.state = state_of(self.crawler)
         self.claims = claims_of(self.crawler)
+        self._record_and_owner = Coalesced(self.state.articles_and_owners)
+        """Asked for the articles of one page at once: one question to a remote state."""
 
     async def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -83,7 +85,7 @@ class PostWriterPipeline:
             title = postformat.clean_title(title)
         categories = tuple(adapter["categories"])
         wanted = filenames.post_relpath(categories, title).as_posix()
-        known, owner = self.state.article_and_owner(key, wanted)
+        known, owner = await self._record_and_owner((key, wanted))
         if known is not None and known.source != adapter["source"]:
             # The same article through a second source: the source that wrote it first keeps it.
             self.stats.inc_value("posts/duplicate")
@@ -101,14 +103,13 @@ class PostWriterPipeline:
             thumbnail=adapter.get("thumbnail"),
         )
         data = postformat.render(post).encode("utf-8")
-        relpath = known.path if known else self._free_path(key, post, wanted, owner)
+        relpath = known.path if known else await self._free_path(key, post, wanted, owner)
         digest = hashlib.sha256(data).hexdigest()
         if not self.force and known is not None and known.hash == digest and self.store.has(relpath):
             # The state knows these bytes are stored: a folder is asked anyway (a post deleted by
             # hand is written again), a remote store trusted rather than asked once per post.
             outcome = "unchanged"
         else:
-            self._claimed[relpath] = key
             try:
                 outcome = await self._store(relpath, data)
             except OSError as exc:  # a folder's full disk
@@ -117,8 +118,6 @@ class PostWriterPipeline:
             except Exception as exc:  # a remote store's refusal or outage
                 self.stats.inc_value("posts/failed")
                 raise DropItem(f"cannot store {relpath}: {exc}") from None
-            finally:
-                del self._claimed[relpath]
         self.state.record(key, relpath, digest, adapter["source"], now)
         self.stats.inc_value(f"posts/{outcome}")
         adapter["post_path"] = relpath
@@ -138,12 +137,13 @@ class PostWriterPipeline:
                                               headers={"Content-Type": "text/markdown; charset=utf-8"}))
         return "updated" if stat else "created"
 
-    def _free_path(self, key: str, post: postformat.Post, wanted: str, owner: str | None) -> str:
+    async def _free_path(self, key: str, post: postformat.Post, wanted: str, owner: str | None) -> str:
         """The original's file name (``wanted``, whose post the state says is ``owner``'s),
-        unless another article already has it."""
-        owner = self._claimed.get(wanted) or owner
-        if owner is None:  # free here; in a shared run, free unless another worker took it
-            owner = self.claims.first(f"path:{wanted}", key)
+        unless another article has it. Free in the state, it goes to the first article of the
+        run that asks (``claims.first``): the state does not know yet of the posts being
+        written, in this process or, in a shared run, in another worker."""
+        if owner is None:
+            owner = await self.claims.first(f"path:{wanted}", key)
         if owner == key:
             return wanted
         return filenames.post_relpath(post.categories, post.title, filenames.name_suffix(key)).as_posix()

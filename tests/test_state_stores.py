@@ -38,17 +38,21 @@ def store_factory(request, tmp_path):
 
 def test_articles_keep_their_file_and_first_seen_time(store_factory):
     store = store_factory()
-    assert store.article("guid:a") is None and store.article_and_owner("guid:a", "x/a.md") == (None, None)
+    assert store.article("guid:a") is None and store.articles_and_owners([("guid:a", "x/a.md")]) == [(None, None)]
     store.record("guid:a", "x/a.md", "h1", "feed-1", T0)
     store.record("guid:a", "x/a.md", "h2", "feed-1", T0 + timedelta(days=1))
     known = store.article("guid:a")
     assert (known.path, known.hash, known.source) == ("x/a.md", "h2", "feed-1")
     assert (known.first_seen, known.last_seen) == (T0, T0 + timedelta(days=1))
-    assert store.article_and_owner("guid:a", "x/a.md") == (known, "guid:a")
+    assert store.articles_and_owners([("guid:a", "x/a.md")]) == [(known, "guid:a")]
     store.record("url:http://b/", "x/b.md", "h3", "feed-2", T0)
-    # A new article asking for a name another article has; an article asking for a free name.
-    assert store.article_and_owner("guid:n", "x/b.md") == (None, "url:http://b/")
-    assert store.article_and_owner("guid:a", "x/free.md") == (known, None)
+    # A new article asking for a name another article has; an article asking for a free name;
+    # the two asked again together, with an article and a name nobody has: answered in order.
+    assert store.articles_and_owners([("guid:n", "x/b.md")]) == [(None, "url:http://b/")]
+    assert store.articles_and_owners([("guid:a", "x/free.md")]) == [(known, None)]
+    assert store.articles_and_owners([("guid:a", "x/free.md"), ("guid:z", "x/z.md"), ("guid:n", "x/b.md")]) == [
+        (known, None), (None, None), (None, "url:http://b/")]
+    assert store.articles_and_owners([]) == []
     assert store.articles() == [("x/a.md", "h2"), ("x/b.md", "h3")]
 
 
@@ -58,14 +62,14 @@ def test_image_records_failures_and_totals(store_factory):
     store.record_image("http://i/2.png", "full/2.png", "thumbs/2.png", "c2", 2500, T0)
     store.record_image_failure("http://i/1.jpg", "HTTP 404", T0 + timedelta(hours=1))  # keeps the older copy
     store.record_image_failure("http://i/3.gif", "not an image", T0)
-    one = store.image("http://i/1.jpg")
+    one, missing, three = store.images(["http://i/1.jpg", "http://i/none.jpg", "http://i/3.gif"])
+    assert missing is None
     assert (one.path, one.thumb, one.error, one.checked_at) == ("full/1.jpg", "thumbs/1.jpg", "HTTP 404", T0 + timedelta(hours=1))
-    three = store.image("http://i/3.gif")
     assert (three.path, three.error, three.size) == (None, "not an image", None)
     assert store.image_totals() == (2, 3500)
     assert store.stored_images() == [("full/1.jpg", "thumbs/1.jpg", "c1"), ("full/2.png", "thumbs/2.png", "c2")]
     store.record_image("http://i/1.jpg", "full/1.jpg", "thumbs/1.jpg", "c1", 1000, T0 + timedelta(hours=2))
-    assert store.image("http://i/1.jpg").error is None  # stored again: the failure is forgotten
+    assert store.images(["http://i/1.jpg"])[0].error is None  # stored again: the failure is forgotten
 
 
 def test_source_runs_and_publish_marks(store_factory):
