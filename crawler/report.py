@@ -26,6 +26,7 @@ from crawler.datadir import DataDir
 from crawler.files import write_atomic
 from crawler.lifecycle import state_of
 from crawler.neardup import NearDuplicate
+from crawler.state import article_key
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,9 @@ class RunReport:
         # so the sources' figures add up to what the run fetched.
         self._counted_images: set[str] = set()
         self._counted_image_failures: set[str] = set()
+        self._written: dict[str, str] = {}
+        """The posts this run wrote, by article key: a copy found while its original was still
+        on its way names the original by key (``NearDuplicatesPipeline``), the report by path."""
         self.started: datetime | None = None
         self.report: dict | None = None
         self.path: Path | None = None
@@ -193,10 +197,9 @@ class RunReport:
         outcome = adapter.get("post_outcome")
         if outcome:
             record.counts[outcome] += 1
-        if outcome == "created":
-            record.created.append(adapter["post_path"])
-        elif outcome == "updated":
-            record.updated.append(adapter["post_path"])
+        if outcome in ("created", "updated"):
+            (record.created if outcome == "created" else record.updated).append(adapter["post_path"])
+            self._written[article_key(adapter.get("guid"), adapter["link"])] = adapter["post_path"]
         for image in adapter.get("images") or []:
             if image["url"] not in self._counted_images:
                 self._counted_images.add(image["url"])
@@ -242,6 +245,9 @@ class RunReport:
         """The report as it stands, for a run that ended (or, for a snapshot, goes on) so."""
         finished = datetime.now(timezone.utc)
         entries = [record.as_report(reason) for record in self.records.values()]
+        for entry in entries:
+            entry["near_duplicates"] = [{**copy, "original": self._written.get(copy["original"], copy["original"])}
+                                        for copy in entry["near_duplicates"]]
         report = {
             "started": (self.started or finished).isoformat(timespec="seconds"),
             "finished": finished.isoformat(timespec="seconds"),
