@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+import os
+import threading
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -183,6 +186,28 @@ def check_and_store(data: bytes, max_pixels: int, thumb_size: tuple[int, int], r
                          lambda name, content, _type: write_atomic(Path(root) / name, content))
 
 
+CRAWL_WATCH_SECONDS = 1.0
+"""How often a checker looks whether the crawl that started it is still there."""
+
+
+def _exit_with(crawl: int) -> None:
+    """A checker's start: it ends when the crawl does, however the crawl ended.
+
+    A crawl killed with SIGKILL never shuts its pool down, and the pool's workers do not notice:
+    each holds both ends of the pipe its tasks come through, so it waits for the next task for
+    ever (and, with it, the forkserver it came from), keeping its memory. So each worker watches
+    the crawl's process id itself."""
+    def watch() -> None:
+        while True:
+            time.sleep(CRAWL_WATCH_SECONDS)
+            try:
+                os.kill(crawl, 0)
+            except (ProcessLookupError, PermissionError):  # gone, or its id now someone else's
+                os._exit(0)
+
+    threading.Thread(target=watch, name="crawl-watch", daemon=True).start()
+
+
 class CheckerPool:
     """Worker processes that run ``check_image``, beside the crawl.
 
@@ -217,7 +242,8 @@ class CheckerPool:
             self._executor = None
         if self._executor is None:
             # forkserver: workers never inherit the crawl's reactor, threads or sockets.
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                                                 initializer=_exit_with, initargs=(os.getpid(),))
             self._checks = 0
         self._checks += 1
         return self._executor

@@ -80,3 +80,46 @@ def test_a_reduced_decode_still_gives_a_full_sized_thumbnail_either_way_up():
     Image.new("RGB", (1600, 1200), (200, 40, 40)).save(sideways, "JPEG", exif=exif)
     with Image.open(BytesIO(check_image(sideways.getvalue(), 10_000_000, (400, 300)).thumbnail)) as thumb:
         assert thumb.size == (225, 300)
+
+
+CRAWL_WITH_A_POOL = """
+import asyncio, os, sys, time
+from crawler.imagecheck import CheckerPool
+
+async def main():
+    pool = CheckerPool(2)
+    workers = {await pool.run(os.getpid) for _ in range(8)}
+    print(" ".join(map(str, workers)), flush=True)
+    time.sleep(60)  # killed here, its pool never shut down
+
+asyncio.run(main())
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_checkers_of_a_crawl_killed_with_sigkill_exit_by_themselves():
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    crawl = subprocess.Popen([sys.executable, "-c", CRAWL_WITH_A_POOL], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[1])
+    try:
+        workers = [int(pid) for pid in crawl.stdout.readline().split()]
+        assert workers and all(_running(pid) for pid in workers)
+    finally:
+        crawl.send_signal(signal.SIGKILL)
+        crawl.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_running(pid) for pid in workers), "the checkers outlived the crawl"
