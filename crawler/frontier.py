@@ -474,7 +474,7 @@ class Frontier:
                 else:
                     pipe.set(key, owner, nx=True, px=int(ttl_seconds * 1000), get=True)
                     holders.append(None)
-            earlier = iter(pipe.execute() if len(pipe) else [])
+            earlier = iter(pipe.execute())  # nothing sent when every ask was answered here
         for index, (_, owner, _) in enumerate(asks):
             if holders[index] is None:
                 held = next(earlier)  # the holder before this SET, or None: it was free
