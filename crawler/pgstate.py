@@ -132,6 +132,9 @@ class PostgresStateStore:
         # within a fraction of a second: a crash of the server loses at most the last records,
         # of posts already stored, which the next run finds unchanged and records again.
         db.execute("SET synchronous_commit = off")
+        # Every question here is small. The planner, whose statistics lag behind tables growing
+        # within a run, can think otherwise and compile a query for tens of milliseconds (JIT).
+        db.execute("SET jit = off")
         return db
 
     def _again(self, call):
@@ -228,15 +231,25 @@ class PostgresStateStore:
         self._write("INSERT INTO signature_bands (band, id) SELECT unnest(%s::bigint[]),"
                     " (SELECT id FROM signatures WHERE key = %s) ON CONFLICT DO NOTHING", (bands, key))
 
-    def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]:
-        """``(key, minhash, size)`` of the articles signed since ``since`` sharing a band."""
-        # Each candidate's signature looked up by its key (LATERAL): a plain join lets the planner,
-        # whose statistics lag behind a growing table within a run, scan every signature.
-        rows = self._all("SELECT s.key, s.minhash, s.size"
-                         " FROM (SELECT DISTINCT id FROM signature_bands WHERE band = ANY(%s::bigint[])) c"
-                         " CROSS JOIN LATERAL (SELECT key, minhash, size FROM signatures"
-                         " WHERE id = c.id AND seen >= %s) s", (bands, since.astimezone(timezone.utc)))
-        return [(key, bytes(minhash), size) for key, minhash, size in rows]
+    def similar(self, asks: list[tuple[list[int], datetime]]) -> list[list[tuple[str, bytes, int]]]:
+        """For each ``(bands, since)``: ``(key, minhash, size)`` of the articles signed since
+        ``since`` sharing one of ``bands``; one query for the articles of a feed."""
+        numbers = [n for n, (bands, _) in enumerate(asks) for _ in bands]
+        bands = [band for bands, _ in asks for band in bands]
+        earliest = min(since for _, since in asks).astimezone(timezone.utc)
+        # Each band, then each candidate's signature, looked up in its index (LATERAL, kept from
+        # being turned into a join by OFFSET 0): a join lets the planner, whose statistics lag
+        # behind tables growing within a run, scan them whole.
+        rows = self._all("SELECT c.n, s.key, s.minhash, s.size, s.seen"
+                         " FROM (SELECT DISTINCT q.n, b.id FROM unnest(%s::int[], %s::bigint[]) AS q(n, band)"
+                         " CROSS JOIN LATERAL (SELECT id FROM signature_bands WHERE band = q.band OFFSET 0) b) c"
+                         " CROSS JOIN LATERAL (SELECT key, minhash, size, seen FROM signatures"
+                         " WHERE id = c.id AND seen >= %s OFFSET 0) s", (numbers, bands, earliest))
+        found: list[list[tuple[str, bytes, int]]] = [[] for _ in asks]
+        for n, key, minhash, size, seen in rows:
+            if seen >= asks[n][1]:
+                found[n].append((key, bytes(minhash), size))
+        return found
 
     def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None:
         self._write("INSERT INTO duplicates (key, original, source, seen) VALUES (%s, %s, %s, %s)"

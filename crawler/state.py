@@ -112,7 +112,7 @@ class State(Protocol):
     def record_worker_report(self, run: str, worker: str, report: dict) -> None: ...
     def worker_reports(self, run: str) -> dict[str, dict]: ...
     def record_signature(self, key: str, minhash: bytes, size: int, bands: list[int], seen: datetime) -> None: ...
-    def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]: ...
+    def similar(self, asks: list[tuple[list[int], datetime]]) -> list[list[tuple[str, bytes, int]]]: ...
     def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None: ...
     def duplicate_of(self, key: str) -> str | None: ...
     def document(self, source: str, url: str) -> tuple[str, int] | None: ...
@@ -253,12 +253,13 @@ class StateStore:
         self._write("INSERT OR IGNORE INTO signature_bands (band, id)"
                     " SELECT value, (SELECT id FROM signatures WHERE key = ?) FROM json_each(?)", (key, json.dumps(bands)))
 
-    def similar(self, bands: list[int], since: datetime) -> list[tuple[str, bytes, int]]:
-        """``(key, minhash, size)`` of the articles signed since ``since`` sharing a band."""
-        return self._db.execute(
+    def similar(self, asks: list[tuple[list[int], datetime]]) -> list[list[tuple[str, bytes, int]]]:
+        """For each ``(bands, since)``: ``(key, minhash, size)`` of the articles signed since
+        ``since`` sharing one of ``bands``."""
+        return [self._db.execute(
             "SELECT s.key, s.minhash, s.size FROM signatures s WHERE s.id IN"
             " (SELECT id FROM signature_bands WHERE band IN (SELECT value FROM json_each(?))) AND s.seen >= ?",
-            (json.dumps(bands), since.astimezone(timezone.utc).isoformat())).fetchall()
+            (json.dumps(bands), since.astimezone(timezone.utc).isoformat())).fetchall() for bands, since in asks]
 
     def record_duplicate(self, key: str, original: str, source: str, seen: datetime) -> None:
         self._write("INSERT OR IGNORE INTO duplicates (key, original, source, seen) VALUES (?, ?, ?, ?)",

@@ -146,3 +146,37 @@ def test_off_compares_nothing(syndicated, crawl):
     assert result.returncode == 0, result.stderr
     assert len(result.posts()) == 3
     assert all(not s["near_duplicates"] for s in by_name(result.data).values())
+
+
+def test_a_story_and_its_copy_in_one_feed_make_one_post(server, crawl):
+    """The entries of one feed ask for their candidates together and hear back together: the
+    copy is still compared with the story signed just before it."""
+    copy = SITE_BOILERPLATE["head"] + STORY.replace("<p>", '<p class="txt">') + SITE_BOILERPLATE["tail"]
+    server.add("/paper.xml", feed_xml(item(1, "夜班公交开进西河村", STORY) + item(2, "好消息！N5 夜班车延长到凌晨一点", copy)
+                                      + item(3, "半马报名开始", OTHER)), content_type=RSS)
+    result = crawl(two_sources(server.base_url).split("[[sources]]\nname = \"portal\"")[0])
+    assert result.returncode == 0, result.stderr
+    assert len(result.posts()) == 2
+    [copy_seen] = [c for s in by_name(result.data).values() for c in s["near_duplicates"]]
+    assert copy_seen["title"] == "好消息！N5 夜班车延长到凌晨一点" and copy_seen["original"] in result.posts()
+
+
+def test_signed_meanwhile_keeps_signatures_only_while_a_question_waits():
+    from datetime import datetime, timezone
+
+    from pipelines.duplicates import SignedMeanwhile
+
+    NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    signer = Signer()
+    story = signer.sign(STORY)
+    meanwhile = SignedMeanwhile()
+    meanwhile.signed("alone", [1], story, NOW)  # no question on its way: nothing to keep
+    first, second = meanwhile.asking(), meanwhile.asking()
+    meanwhile.signed("a", [1, 2], story, NOW)
+    assert [key for key, *_ in meanwhile.answered(first)] == ["a"]
+    third = meanwhile.asking()
+    meanwhile.signed("b", [3], story, NOW)
+    assert [key for key, *_ in meanwhile.answered(second)] == ["a", "b"]
+    assert [key for key, *_ in meanwhile.answered(third)] == ["b"]
+    assert meanwhile._signed == [] and not meanwhile._waiting
+    assert meanwhile.answered(meanwhile.asking()) == []

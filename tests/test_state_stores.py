@@ -98,10 +98,13 @@ def test_signatures_are_found_by_a_shared_band_within_the_window_and_duplicates_
     store.record("guid:a", "x/a.md", "h", "s1", T0)
     store.record_signature("guid:a", b"\x01" * 512, 90, [-(2**63), 5, 2**63 - 1], T0)
     store.record_signature("guid:b", b"\x02" * 512, 40, [7, 8], T0 - timedelta(days=10))
-    assert store.similar([5, 99], T0 - timedelta(days=7)) == [("guid:a", b"\x01" * 512, 90)]
-    assert store.similar([2**63 - 1, -(2**63)], T0 - timedelta(days=7)) == [("guid:a", b"\x01" * 512, 90)]
-    assert store.similar([7], T0 - timedelta(days=7)) == []  # older than the window
-    assert store.similar([7], T0 - timedelta(days=11)) == [("guid:b", b"\x02" * 512, 40)]
+    week, fortnight = T0 - timedelta(days=7), T0 - timedelta(days=11)
+    a, b = ("guid:a", b"\x01" * 512, 90), ("guid:b", b"\x02" * 512, 40)
+    assert store.similar([([5, 99], week)]) == [[a]]
+    # one question for several articles, each with its own bands and window
+    found = store.similar([([2**63 - 1, -(2**63)], week), ([7], week), ([7], fortnight), ([5, 7, 8], fortnight),
+                           ([5, 7], week), ([99], fortnight)])
+    assert [sorted(candidates) for candidates in found] == [[a], [], [b], [a, b], [a], []]
     assert store.duplicate_of("guid:c") is None and store.known(["guid:c"]) == set()
     store.record_duplicate("guid:c", "guid:a", "s2", T0)
     store.record_duplicate("guid:c", "guid:b", "s2", T0)  # the first decision stands
