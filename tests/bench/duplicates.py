@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import statistics
@@ -14,6 +15,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 from crawler.datadir import DataDir
 from crawler.items import Article
@@ -76,25 +78,37 @@ def lookup_cost(stored: int, new: int) -> dict:
                                    now - timedelta(hours=n % 100))
         state.flush()
         filled = time.perf_counter() - began
-        pipeline = NearDuplicatesPipeline(None, keep=False, threshold=DUPLICATE_THRESHOLD, window=timedelta(days=7))
-        pipeline.state = state
-        pipeline.crawler = type("Crawler", (), {"stats": type("Stats", (), {"inc_value": lambda *a, **k: None})()})()
         candidates: list[int] = []
         similar = state.similar
-        state.similar = lambda bands, since: (found := similar(bands, since)) and candidates.append(len(found)) or found
-        copies = 0
-        times = []
-        for n in range(new):
-            # every tenth new article republishes a stored one inside some boilerplate
-            text = story(10_000_000 + n * 7 % stored, 300) if n % 10 == 0 else story(20_000_000 + n, 300)
-            item = Article(source="new", title=f"t{n}", link=f"http://new/{n}", body=f"<p>来源：某报</p><p>{text}</p>",
-                           categories=["x"])
-            start = time.perf_counter()
-            try:
-                pipeline.process_item(item)
-            except NearDuplicate:
-                copies += 1
-            times.append((time.perf_counter() - start) * 1000)
+
+        def counted(asks):
+            answers = similar(asks)
+            candidates.extend(len(found) for found in answers if found)
+            return answers
+
+        state.similar = counted
+        stats = SimpleNamespace(inc_value=lambda *a, **k: None)
+        crawler = SimpleNamespace(stats=stats, get_extension=lambda _: SimpleNamespace(state=state))
+        pipeline = NearDuplicatesPipeline(crawler, keep=False, threshold=DUPLICATE_THRESHOLD, window=timedelta(days=7))
+        pipeline.open_spider()
+        times: list[float] = []
+
+        async def check_each() -> int:
+            copies = 0
+            for n in range(new):
+                # every tenth new article republishes a stored one inside some boilerplate
+                text = story(10_000_000 + n * 7 % stored, 300) if n % 10 == 0 else story(20_000_000 + n, 300)
+                item = Article(source="new", title=f"t{n}", link=f"http://new/{n}", body=f"<p>来源：某报</p><p>{text}</p>",
+                               categories=["x"])
+                start = time.perf_counter()
+                try:
+                    await pipeline.process_item(item)
+                except NearDuplicate:
+                    copies += 1
+                times.append((time.perf_counter() - start) * 1000)
+            return copies
+
+        copies = asyncio.run(check_each())
         state.close()
     return {"stored": stored, "new": new, "fill_s": round(filled, 1), "ms_per_article": round(statistics.mean(times), 3),
             "p95_ms": round(sorted(times)[int(len(times) * 0.95)], 3), "copies_found": copies,
