@@ -11,7 +11,6 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.datadir import DataDir
 from crawler.files import write_atomic
 from crawler.lock import DataDirLock, LockBusy
-from crawler.report import RunReport, read_latest
 from crawler.state import StateUnavailable, open_state
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 69, 75, 130
@@ -198,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"crawler: {failures[0].value}", file=sys.stderr)
             return EXIT_BUSY
         failures[0].raiseException()  # StateUnavailable, say: main says it
+    from crawler.report import RunReport  # here, not at the top: it imports Scrapy, which enqueue, status and publish do without
+
     report = crawler.get_extension(RunReport)
     if report.error is not None:  # the report or the state could not be written: a full disk, say
         print(f"crawler: cannot write to {data_dir.root}: {report.error.strerror or report.error}", file=sys.stderr)
@@ -239,6 +240,8 @@ class _Progress:
         self.call.start(1.0, now=False)
 
     def draw(self) -> None:
+        from crawler.report import RunReport
+
         report = self.crawler.get_extension(RunReport)
         stats = self.crawler.stats.get_stats()
         total = lambda key: int(stats.get(key, 0) or 0)  # noqa: E731
@@ -409,6 +412,8 @@ def import_sources(config: Config, opml: Path, group: str | None) -> int:
 
 def images(args: argparse.Namespace) -> int:
     """What the image mirror did in the last run, and what it holds."""
+    from crawler.report import read_latest
+
     data_dir = DataDir(Path(args.data))
     report = read_latest(data_dir)
     if report is None:
@@ -450,6 +455,8 @@ def publish(args: argparse.Namespace) -> int:
         print(f"crawler: nothing to publish: {data_dir.root} holds no run yet", file=sys.stderr)
         return EXIT_FAILURES
     if args.images == "auto":
+        from crawler.report import read_latest
+
         with_images = (read_latest(data_dir) or {}).get("image_links") == "local"
     else:
         with_images = args.images == "yes"

@@ -46,7 +46,7 @@ claim let go of waits this long at most for another worker; each settle costs a 
 Redis round trip, which at 20 a second came to a fifth of an article's."""
 
 WORKER_COMPONENTS = {
-    "SCHEDULER": "crawler.frontier.LeasingScheduler",
+    "SCHEDULER": "crawler.leasing.LeasingScheduler",
     "EXTENSIONS": {"crawler.worker.FrontierWorker": 20},
     # outermost: sees all of a callback's output
     "SPIDER_MIDDLEWARES": {"crawler.worker.LeaseAcks": 10},
