@@ -2,7 +2,7 @@
 (``crawler.frontier``) into this worker's lease set rather than out of Redis.
 
 Kept apart from the frontier so the commands that only read or fill a run (``crawler enqueue``,
-``status``) do not import Scrapy.
+``status``) do not import scrapy-redis, nor the parts of Scrapy that only a crawl needs.
 """
 
 from __future__ import annotations
