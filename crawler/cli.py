@@ -197,7 +197,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"crawler: {failures[0].value}", file=sys.stderr)
             return EXIT_BUSY
         failures[0].raiseException()  # StateUnavailable, say: main says it
-    from crawler.report import RunReport  # here, not at the top: it imports Scrapy, which enqueue, status and publish do without
+    # Imported here, not at the top: the report brings itemadapter and the crawl's modules,
+    # which enqueue, status and publish do without.
+    from crawler.report import RunReport
 
     report = crawler.get_extension(RunReport)
     if report.error is not None:  # the report or the state could not be written: a full disk, say
