@@ -32,18 +32,21 @@ def _one_of(*choices: str) -> Rule:
     return rule
 
 
-def _number(minimum: float, whole: bool = False) -> Rule:
+def _number(minimum: float, whole: bool = False, maximum: float | None = None) -> Rule:
     kind = "a whole number" if whole else "a number"
+    wanted = f"{kind} of at least {minimum:g}" if maximum is None else f"{kind} from {minimum:g} to {maximum:g}"
 
     def rule(value):
         if isinstance(value, str):  # `-s NAME=VALUE` on the command line
             try:
                 value = int(value) if whole else float(value)
             except ValueError:
-                return f"must be {kind} of at least {minimum:g} (not {value!r})"
+                return f"must be {wanted} (not {value!r})"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)):
-            return f"must be {kind} of at least {minimum:g} (not {value!r})"
-        return None if value >= minimum else f"must be {kind} of at least {minimum:g} (not {value!r})"
+            return f"must be {wanted} (not {value!r})"
+        if value < minimum or (maximum is not None and value > maximum):
+            return f"must be {wanted} (not {value!r})"
+        return None
     return rule
 
 
@@ -166,6 +169,7 @@ RULES: dict[str, Rule] = {
     "IMAGES_MAX_PIXELS": _number(1, whole=True),
     "IMAGES_THUMB_SIZE": _size_pair,
     "IMAGES_CHECK_WORKERS": _number(1, whole=True),
+    "IMAGES_CHECK_NICE": _number(0, whole=True, maximum=19),
     "LOCK_WAIT": _number(0),
     "STATE_URL": _database_url,
     "POSTS_STORE": _store_url,

@@ -147,6 +147,9 @@ IMAGES_MAX_PIXELS = 40_000_000
 IMAGES_THUMB_SIZE = [400, 300]
 IMAGES_CHECK_WORKERS = 2
 """Worker processes that check and thumbnail images, beside the crawl, for the whole run."""
+IMAGES_CHECK_NICE = 10
+"""How far the image checkers step back for the crawl and its servers (Unix ``nice``: 0, as the
+crawl, to 19): nothing waits on one check, while the crawl waits on each answer it asks for."""
 
 # Scrapy's own extensions less its remote control: that one is off (REMOTE_CONTROL_ENABLED) but
 # Scrapy imports every listed extension to read its priority, and its module loads aiohttp's web

@@ -94,6 +94,7 @@ class MirrorImagesPipeline(FilesPipeline):
         self.thumb_size = tuple(settings.getlist("IMAGES_THUMB_SIZE"))
         self.force = settings.getbool("FORCE_REFRESH")
         self.check_workers = settings.getint("IMAGES_CHECK_WORKERS")
+        self.check_nice = settings.getint("IMAGES_CHECK_NICE")
         self.checkers: CheckerPool | None = None
         self.log_filter = _ReasonIsEnough()
 
@@ -113,7 +114,7 @@ class MirrorImagesPipeline(FilesPipeline):
         self.claims = claims_of(self.crawler)
         self._index = Coalesced(self.state.images)
         """Asked for the images of one page at once: one question to a remote state."""
-        self.checkers = CheckerPool(self.check_workers)
+        self.checkers = CheckerPool(self.check_workers, self.check_nice)
         for scrapy_logger in (files_logger, media_logger):
             scrapy_logger.addFilter(self.log_filter)
 

@@ -43,6 +43,7 @@ JSON = GOOD.replace('"feed"', '"json"') + 'items = "data.list"\nlink = "url"\nti
         ('[settings]\nIMAGE_FETCH = "both"\n\n' + GOOD, "settings.IMAGE_FETCH: must be one of origin, proxy (not 'both')"),
         ('[settings]\nIMAGE_LINKS = "locale"\n\n' + GOOD, "settings.IMAGE_LINKS: must be one of remote, local"),
         ("[settings]\nIMAGES_MAX_BYTES = -1\n\n" + GOOD, "settings.IMAGES_MAX_BYTES: must be a whole number of at least 1"),
+        ("[settings]\nIMAGES_CHECK_NICE = 20\n\n" + GOOD, "settings.IMAGES_CHECK_NICE: must be a whole number from 0 to 19 (not 20)"),
         ("[settings]\nIMAGES_THUMB_SIZE = [400]\n\n" + GOOD, "settings.IMAGES_THUMB_SIZE: must be two whole numbers"),
         ("[settings]\nDOWNLOAD_DELAY = -1\n\n" + GOOD, "settings.DOWNLOAD_DELAY: must be a number of at least 0 (not -1)"),
         ('[settings.IMAGE_HOST_POLICIES."cdn.test"]\nreferer = "always"\n\n' + GOOD,

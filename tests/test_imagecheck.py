@@ -5,7 +5,7 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from crawler.imagecheck import ImageRejected, check_and_store, check_image, stored_extension
+from crawler.imagecheck import CheckerPool, ImageRejected, check_and_store, check_image, stored_extension
 from tests import images
 
 
@@ -123,3 +123,18 @@ def test_the_checkers_of_a_crawl_killed_with_sigkill_exit_by_themselves():
     while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_running(pid) for pid in workers), "the checkers outlived the crawl"
+
+
+def test_checkers_step_back_for_the_crawl_by_their_nice_value():
+    import asyncio
+    import os
+
+    async def niceness(pool: CheckerPool) -> int:
+        try:
+            return await pool.run(os.nice, 0)  # os.nice(0) answers the caller's niceness
+        finally:
+            pool.close()
+
+    own = os.nice(0)
+    assert asyncio.run(niceness(CheckerPool(1, nice=5))) == min(19, own + 5)
+    assert asyncio.run(niceness(CheckerPool(1))) == own

@@ -1,6 +1,6 @@
 """`make bench`: four runs, each a fresh process, three times over, on one generated site.
 
-    python -m tests.bench [--n 2000] [--reps 3] [--out data/bench]
+    python -m tests.bench [--n 2000] [--reps 3] [--pair-reps 5] [--out data/bench]
 
 1. floor  — bare Scrapy fetching exactly the pages a posts run fetches, parsing nothing;
 2. posts  — `crawler run --no-images` from an empty folder;
@@ -10,7 +10,8 @@
 5. rerun  — `crawler run` again on the images run's folder, nothing changed.
 
 Then the distributed pair (``tests.bench.shared``), on the same site: `crawler run` against one
-`crawler worker` and against two, where Redis and PostgreSQL are on 127.0.0.1.
+`crawler worker` and against two, where Redis and PostgreSQL are on 127.0.0.1, ``--pair-reps``
+times (default 5: its ratio moves most between repetitions).
 
 Then the sources scenario: ``--sources`` feeds (default 1,000) of 10 entries on one host that
 answers each request after ``--delay`` seconds (default 0.05), read by a bare Scrapy spider that
@@ -219,6 +220,8 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=2000, help="articles in the generated site (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the four runs (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
+    parser.add_argument("--pair-reps", type=int, default=5,
+                        help="repetitions of the distributed pair, whose ratio moves most between them (default: %(default)s)")
     parser.add_argument("--sources", type=int, default=1000, help="feeds in the sources scenario (default: %(default)s)")
     parser.add_argument("--dup-stored", default="10000,100000",
                         help="stored articles the near-duplicate lookups run against (default: %(default)s)")
@@ -245,7 +248,7 @@ def main() -> int:
                 print(f"  rep {rep + 1} {kind:<6} {samples[kind][-1]['wall_s']:.2f} s", flush=True)
         why_not = shared.unavailable()
         if why_not is None:
-            distributed = shared.pair(config, work, args.reps, server.reset, summarise)
+            distributed = shared.pair(config, work, args.pair_reps, server.reset, summarise)
         else:
             distributed = {"skipped": why_not}
             print(f"  distributed pair skipped: {why_not}", flush=True)
@@ -294,7 +297,7 @@ def main() -> int:
                 f"{args.delay * 1000:.0f} ms, median of {args.reps} (min–max)")
     compared = (f"Against hexo migrate rss (hexo 8.1.2, hexo-migrator-rss 1.1.0), median of {args.reps} (min–max)\n\n"
                 + hexo.table(migrator) if "skipped" not in migrator else f"hexo migrate rss comparison skipped: {migrator['skipped']}")
-    pair = f"Distributed pair, median of {args.reps} (min–max)\n\n" + shared.table(distributed)
+    pair = f"Distributed pair, median of {args.pair_reps} (min–max)\n\n" + shared.table(distributed)
     near_text = "Near-duplicates: one check per new article (1,000 new, a tenth of them copies)\n\n" + duplicates.table(near)
     (args.out / "results.md").write_text(header + "\n\n" + text + "\n\n" + pair + "\n\n" + scenario + "\n\n"
                                          + sources_table(sources) + "\n\n" + compared + "\n\n" + near_text + "\n")

@@ -180,7 +180,10 @@ def pair(base_config: Path, work: Path, reps: int, server_reset, summarise) -> d
         carried["articles_per_s_one_redis"] = round(ceilings["redis_set_per_s"] / per_article["redis_commands"])
     if "pgbench_tps" in ceilings and per_article["pg_commits"]:
         carried["articles_per_s_one_postgresql"] = round(ceilings["pgbench_tps"] / per_article["pg_commits"])
-    return {"runs": runs, "samples": samples,
+    # Each repetition's own ratio too: on a shared machine the pair moves by a tenth from one
+    # repetition to the next, which the ratio of medians alone does not show.
+    each = [round(single["wall_s"] / one["wall_s"], 3) for single, one in zip(samples["single"], samples["one_worker"])]
+    return {"runs": runs, "samples": samples, "worker/run each repetition": each,
             "worker/run (throughput)": round(med("single") / med("one_worker"), 3),
             "two/one (throughput)": round(med("one_worker") / med("two_workers"), 3),
             "per_article": per_article, "ceilings": ceilings, "carried": carried}
@@ -197,7 +200,8 @@ def table(result: dict) -> str:
         commits = f"{r['pg_commits']['median']:.0f}" if "pg_commits" in r else ""
         lines.append(f"| {label} | {cell} | {r['posts_written']['median']:.0f} | {redis_ops} | {commits} | {r['exit']['max']:.0f} |")
     per, carried, ceilings = result["per_article"], result["carried"], result["ceilings"]
-    lines += ["", f"worker/run (throughput) = {result['worker/run (throughput)']:.2f}; "
+    lines += ["", f"worker/run (throughput) = {result['worker/run (throughput)']:.2f} (each repetition: "
+              f"{', '.join(f'{ratio:.2f}' for ratio in result['worker/run each repetition'])}); "
               f"two/one (throughput) = {result['two/one (throughput)']:.2f}",
               f"per article: {per['redis_commands']} Redis commands, {per['pg_commits']} PostgreSQL commits, "
               f"{per['pg_rows_written']} rows written, {per['pg_rows_read']} rows read",
