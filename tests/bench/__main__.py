@@ -39,11 +39,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 from urllib.request import urlopen
 
 import scrapy
 
-from tests.bench import duplicates, hexo, shared
+from tests.bench import bound, duplicates, hexo, shared
 from tests.bench.site import BenchSite, SourcesSite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,8 +92,16 @@ class BenchServer:
         self.process.wait(10)
 
 
-def timed(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, float, int]:
-    """Run a child; return its wall time, its peak RSS in MB, and its exit status.
+class Child(NamedTuple):
+    wall: float
+    rss_mb: float
+    code: int
+    cpu_s: float
+    """Its own processor time, user and system."""
+
+
+def timed(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> Child:
+    """Run a child; return its wall time, its peak RSS in MB, its exit status and its CPU time.
 
     Its stderr goes to a file, not a pipe read at the end: a child that logs more than a pipe
     holds would otherwise block on its own log and never finish."""
@@ -105,21 +114,21 @@ def timed(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[f
         if process.returncode not in (0, 1):
             log.seek(0)
             raise RuntimeError(f"{' '.join(args[:4])}… exited {process.returncode}: {log.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, process.returncode
+    return Child(wall, usage.ru_maxrss / 1024, process.returncode, usage.ru_utime + usage.ru_stime)
 
 
 def one_run(kind: str, server: BenchServer, work: Path, config: Path, urls: dict[str, Path], rep: int) -> dict:
     server.reset()
     crawler = [sys.executable, "-m", "crawler.cli", "run", "--config", str(config)]
     if kind in ("floor", "fetch"):
-        wall, rss, _ = timed([sys.executable, "-m", "tests.bench.floor", str(urls[kind])])
+        wall, rss, _, cpu = timed([sys.executable, "-m", "tests.bench.floor", str(urls[kind])])
         written = 0
     else:
         data = work / f"{'images' if kind in ('images', 'rerun') else 'posts'}-{rep}"
         if kind in ("posts", "images"):
             shutil.rmtree(data, ignore_errors=True)
         args = crawler + ["--data", str(data)] + (["--no-images"] if kind == "posts" else [])
-        wall, rss, _ = timed(args)
+        wall, rss, _, cpu = timed(args)
         report = json.loads((data / "runs" / "latest.json").read_text())
         written = len(report["created"]) + len(report["updated"])
     served = server.stats()
@@ -130,6 +139,7 @@ def one_run(kind: str, server: BenchServer, work: Path, config: Path, urls: dict
         "posts_per_s": round(written / wall, 1),
         "images_per_s": round(served["image_requests"] / wall, 1),
         "peak_rss_mb": round(rss, 1),
+        "cpu_s": round(cpu, 3),
         "pages": pages,
         "image_requests": served["image_requests"],
         "images_fetched_twice": served["repeated_images"],
@@ -141,13 +151,13 @@ def sources_run(kind: str, server: BenchServer, work: Path, config: Path, urls: 
     """One run of the sources scenario: the bare spider (``floor``) or ``crawler run`` (``run``)."""
     server.reset()
     if kind == "floor":
-        wall, rss, code = timed([sys.executable, "-m", "tests.bench.floor", str(urls), "--parse-feeds"])
+        wall, rss, code, _ = timed([sys.executable, "-m", "tests.bench.floor", str(urls), "--parse-feeds"])
         written = 0
     else:
         data = work / f"sources-{rep}"
         shutil.rmtree(data, ignore_errors=True)
-        wall, rss, code = timed([sys.executable, "-m", "crawler.cli", "run", "--config", str(config),
-                                 "--data", str(data), "--no-images"])
+        wall, rss, code, _ = timed([sys.executable, "-m", "crawler.cli", "run", "--config", str(config),
+                                    "--data", str(data), "--no-images"])
         report = json.loads((data / "runs" / "latest.json").read_text())
         written = len(report["created"]) + len(report["updated"])
         # Kept until the benchmark ends: removing 10,000 files right away leaves the file system
@@ -212,6 +222,7 @@ def table(results: dict) -> str:
                  f"rerun/posts (wall) = {ratios['rerun/posts']:.3f}; images/fetch (wall) = {ratios['images/fetch']:.2f} "
                  f"(bare Scrapy fetching what an images run fetches, and nothing else, would make images/floor = "
                  f"{ratios['images/floor'] * ratios['images/fetch']:.2f})")
+    lines.append(bound.line(results["images_bound"]))
     return "\n".join(lines)
 
 
@@ -268,6 +279,7 @@ def main() -> int:
 
     runs = {kind: summarise(samples[kind]) for kind in KINDS}
     med = lambda kind, key: runs[kind][key]["median"]  # noqa: E731
+    ceiling_of_images = bound.images_bound(site, med("fetch", "cpu_s"), med("floor", "wall_s"), os.cpu_count())
     results = {
         "machine": machine(),
         "n": args.n,
@@ -279,6 +291,7 @@ def main() -> int:
             "images/fetch": round(med("images", "wall_s") / med("fetch", "wall_s"), 3),
             "rerun/posts": round(med("rerun", "wall_s") / med("posts", "wall_s"), 3),
         },
+        "images_bound": ceiling_of_images,
         "samples": samples,
         "sources_scenario": sources,
         "distributed": distributed,

@@ -74,7 +74,7 @@ def hexo_site(folder: Path) -> Path:
 
 
 def compare(timed, python: str, work: Path, reps: int) -> dict:
-    """``timed(args, env=None, cwd=None) -> (wall, rss_mb, exit)`` runs one child."""
+    """``timed(args, env=None, cwd=None) -> (wall, rss_mb, exit, cpu_s)`` runs one child."""
     server = FeedServer()
     config = work / "hexo-compare.toml"
     config.write_text(f'[[sources]]\nname = "compare"\nspider = "feed"\nurl = "{server.url}"\n'
@@ -84,13 +84,13 @@ def compare(timed, python: str, work: Path, reps: int) -> dict:
     try:
         for rep in range(reps):
             site = hexo_site(work / f"hexo-site-{rep}")
-            wall, rss, code = timed([str(site / "node_modules" / ".bin" / "hexo"), "migrate", "rss", server.url],
-                                    env=env, cwd=site)
+            wall, rss, code, _ = timed([str(site / "node_modules" / ".bin" / "hexo"), "migrate", "rss", server.url],
+                                       env=env, cwd=site)
             posts = len(list((site / "source" / "_posts").rglob("*.md")))
             samples["hexo"].append({"wall_s": round(wall, 3), "peak_rss_mb": round(rss, 1), "posts": posts, "exit": code})
             data = work / f"hexo-crawler-{rep}"
-            wall, rss, code = timed([python, "-m", "crawler.cli", "run", "--config", str(config), "--data", str(data),
-                                     "--no-images"])
+            wall, rss, code, _ = timed([python, "-m", "crawler.cli", "run", "--config", str(config), "--data", str(data),
+                                        "--no-images"])
             posts = len(list((data / "posts").rglob("*.md")))
             samples["crawler"].append({"wall_s": round(wall, 3), "peak_rss_mb": round(rss, 1), "posts": posts, "exit": code})
             print(f"  rep {rep + 1} hexo {samples['hexo'][-1]['wall_s']:.2f} s, crawler {samples['crawler'][-1]['wall_s']:.2f} s",

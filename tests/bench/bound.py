@@ -1,0 +1,80 @@
+"""The most images/floor can be on this machine, whatever the crawler's code does.
+
+An images run must at least fetch what the ``fetch`` run fetches (its processor time is measured
+by the bench), decode each image once (what refuses a truncated file), make each thumbnail and
+write each image and its thumbnail. The last three are timed here at their cheapest, on the
+site's own images, each weighted by how many of the run's images it serves: every JPEG decoded
+at 1/8 scale (the least ``draft()`` allows), a thumbnail as a nearest-neighbour resize and a JPEG
+encode, a file as one atomic write. Their sum shared out over the machine's cores is the
+shortest an images run can take, and the floor's wall time over it the most images/floor can
+be. Nothing else an images run does (its posts, the media pipeline's bookkeeping, the hand-off
+to the checkers, the server's answers) is counted, so the bound is generous.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from io import BytesIO
+from pathlib import Path
+
+from PIL import Image
+
+from crawler.files import write_atomic
+from crawler.imagecheck import _fitted
+from tests.bench.site import BenchSite
+
+TIMINGS = 7
+
+
+def _least(work) -> float:
+    """The least processor time of ``TIMINGS`` calls of ``work()``."""
+    least = float("inf")
+    for _ in range(TIMINGS):
+        began = time.process_time()
+        work()
+        least = min(least, time.process_time() - began)
+    return least
+
+
+def _decoded(data: bytes) -> Image.Image:
+    image = Image.open(BytesIO(data))
+    if image.format == "JPEG":
+        image.draft("RGB", (image.width // 8, image.height // 8))
+    image.load()
+    return image
+
+
+def _thumbnail(image: Image.Image, size: tuple[int, int]) -> bytes:
+    out = BytesIO()
+    image.resize(size, Image.Resampling.NEAREST).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def images_bound(site: BenchSite, fetch_cpu_s: float, floor_wall_s: float, cores: int, thumb=(400, 300)) -> dict:
+    uses = Counter(site.image(url.rsplit("/img/", 1)[1]).body for url in site.image_urls())
+    decode = thumbnail = write = 0.0
+    with tempfile.TemporaryDirectory(prefix="bound-") as folder:
+        written = iter(range(10**9))
+        for data, count in uses.items():
+            image = _decoded(data)
+            size = _fitted(image.size, thumb)
+            decode += count * _least(lambda: _decoded(data))
+            thumbnail += count * _least(lambda: _thumbnail(image, size))
+            small = _thumbnail(image, size)
+            for content in (data, small):
+                write += count * _least(lambda: write_atomic(Path(folder) / str(next(written)), content))
+    least = fetch_cpu_s + decode + thumbnail + write
+    return {"cores": cores, "floor_wall_s": floor_wall_s, "images": sum(uses.values()),
+            "fetch_cpu_s": round(fetch_cpu_s, 3), "decode_cpu_s": round(decode, 3),
+            "thumbnail_cpu_s": round(thumbnail, 3), "write_cpu_s": round(write, 3), "least_cpu_s": round(least, 3),
+            "images/floor at most": round(cores * floor_wall_s / least, 3)}
+
+
+def line(bound: dict) -> str:
+    return (f"images/floor can be at most {bound['images/floor at most']:.2f} on this machine: fetching "
+            f"{bound['fetch_cpu_s']:.2f}, decoding each of the {bound['images']} images once {bound['decode_cpu_s']:.2f}, "
+            f"the cheapest thumbnails {bound['thumbnail_cpu_s']:.2f} and writing the files {bound['write_cpu_s']:.2f} "
+            f"CPU-seconds, {bound['least_cpu_s']:.2f} in all over {bound['cores']} cores, against the floor's "
+            f"{bound['floor_wall_s']:.2f} s (tests/bench/bound.py)")
