@@ -65,14 +65,15 @@ class WorkerClaims:
     (``crawler.frontier.Frontier.settle``), so the next holder reads what this one recorded.
     ``first`` gives a name to the first value that asks, for the run."""
 
-    def __init__(self, frontier, claim_seconds: float) -> None:
+    def __init__(self, frontier, claim_seconds: float, batch_wait: float = 0.0) -> None:
         import redis  # only shared runs have claims to keep
 
         self._lost_errors = (redis.RedisError,)
         self.frontier = frontier
         self.claim_seconds = claim_seconds
-        self.claim = Coalesced(frontier.claim)
-        """The claims asked in one turn (the articles and images of one page), in one round trip."""
+        self.claim = Coalesced(frontier.claim, batch_wait)
+        """The claims asked in one turn (the articles and images of one page), or within
+        ``batch_wait`` seconds of the first, in one round trip."""
 
     async def take(self, name: str) -> bool:
         """Hold ``name``; whether another holder had to be waited for (what it did with the

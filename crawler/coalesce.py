@@ -5,6 +5,11 @@ question is a round trip that holds up the crawl's thread. The items of one feed
 reach a pipeline step together (each is a task of its own, stepping in turn), so their questions
 can wait for the end of the turn and travel as one: a Redis pipeline, one query for many keys.
 An item alone in its turn costs what it did before.
+
+Most articles come alone, though, one article page to a response. Where a round trip goes to
+another process (PostgreSQL, Redis), a question may also wait a few milliseconds (``wait``)
+for those of the next responses: the crawl's thread goes on with them meanwhile, where each
+round trip would have held it up.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ Answer = TypeVar("Answer")
 
 class Coalesced(Generic[Question, Answer]):
     """``await coalesced(question)``: its answer, from ``answer_all(questions)`` called once for
-    every question asked in the same turn, answers in the order of the questions. What
-    ``answer_all`` raises, every question of the turn raises."""
+    every question asked in the same turn, or within ``wait`` seconds of the first, answers in
+    the order of the questions. What ``answer_all`` raises, every question it was asked for
+    raises."""
 
-    def __init__(self, answer_all: Callable[[list[Question]], Sequence[Answer]]) -> None:
+    def __init__(self, answer_all: Callable[[list[Question]], Sequence[Answer]], wait: float = 0.0) -> None:
         self.answer_all = answer_all
+        self.wait = wait
         self._asked: list[tuple[Question, asyncio.Future]] = []
         self.asked = 0
         self.calls = 0
@@ -32,7 +39,10 @@ class Coalesced(Generic[Question, Answer]):
     async def __call__(self, question: Question) -> Answer:
         loop = asyncio.get_running_loop()
         if not self._asked:
-            loop.call_soon(self._answer)  # after the tasks already due in this turn
+            if self.wait:
+                loop.call_later(self.wait, self._answer)
+            else:
+                loop.call_soon(self._answer)  # after the tasks already due in this turn
         future = loop.create_future()
         self.asked += 1
         self._asked.append((question, future))

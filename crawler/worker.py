@@ -59,11 +59,11 @@ WORKER_COMPONENTS = {
 class FrontierWorker:
     """The worker's side of the run named by ``RUN_ID`` (set by ``crawler worker``)."""
 
-    def __init__(self, crawler, frontier: Frontier, lease_seconds: float) -> None:
+    def __init__(self, crawler, frontier: Frontier, lease_seconds: float, batch_wait: float = 0.0) -> None:
         self.crawler = crawler
         self.frontier = frontier
         self.lease_seconds = lease_seconds
-        self.claims = WorkerClaims(frontier, claim_seconds=max(4 * lease_seconds, 120))
+        self.claims = WorkerClaims(frontier, claim_seconds=max(4 * lease_seconds, 120), batch_wait=batch_wait)
         frontier.before_settling = lambda: state_of(crawler).flush()
         self._beat: LoopingCall | None = None
         self._settle: LoopingCall | None = None
@@ -79,7 +79,7 @@ class FrontierWorker:
         lease = settings.getfloat("FRONTIER_LEASE_SECONDS")
         client = connect(settings["FRONTIER_URL"], settings.getint("FRONTIER_RETRIES"))  # or FrontierUnavailable
         frontier = Frontier(client, RunKeys(settings["FRONTIER_PREFIX"], settings["RUN_ID"]), settings["WORKER_ID"], lease)
-        worker = cls(crawler, frontier, lease)
+        worker = cls(crawler, frontier, lease, settings.getfloat("BATCH_WAIT"))
         frontier.on_lost = worker.lose
         crawler.signals.connect(worker.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(worker.spider_idle, signal=signals.spider_idle)

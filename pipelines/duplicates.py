@@ -51,7 +51,7 @@ class NearDuplicatesPipeline:
 
     def open_spider(self):
         self.state = state_of(self.crawler)
-        self._similar = Coalesced(self.state.similar)
+        self._similar = Coalesced(self.state.similar, self.state.batch_wait)
         """The candidates of the articles of one feed, in one question to the state."""
 
     async def process_item(self, item):

@@ -112,7 +112,7 @@ class MirrorImagesPipeline(FilesPipeline):
         super().open_spider()
         self.state = state_of(self.crawler)
         self.claims = claims_of(self.crawler)
-        self._index = Coalesced(self.state.images)
+        self._index = Coalesced(self.state.images, self.state.batch_wait)
         """Asked for the images of one page at once: one question to a remote state."""
         self.checkers = CheckerPool(self.check_workers, self.check_nice)
         for scrapy_logger in (files_logger, media_logger):

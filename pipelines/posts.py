@@ -58,7 +58,7 @@ class PostWriterPipeline:
     def open_spider(self):
         self.state = state_of(self.crawler)
         self.claims = claims_of(self.crawler)
-        self._record_and_owner = Coalesced(self.state.articles_and_owners)
+        self._record_and_owner = Coalesced(self.state.articles_and_owners, self.state.batch_wait)
         """Asked for the articles of one page at once: one question to a remote state."""
 
     async def process_item(self, item):

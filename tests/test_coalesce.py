@@ -28,6 +28,27 @@ def test_the_questions_of_one_turn_are_one_call_and_a_later_turn_another():
     assert calls == [[2, 3, 2], [5]] and square.calls == 2
 
 
+def test_with_a_wait_questions_of_later_turns_within_it_travel_with_the_first():
+    calls: list[list[int]] = []
+
+    def answer_all(questions: list[int]) -> list[int]:
+        calls.append(questions)
+        return [q * q for q in questions]
+
+    square = Coalesced(answer_all, wait=0.05)
+
+    async def later(delay: float, n: int) -> int:
+        await asyncio.sleep(delay)
+        return await square(n)
+
+    async def ask() -> list[int]:
+        # 2, then 3 a few turns later and 4 at 10 ms: one call; 5 at 150 ms, after it: another
+        return await asyncio.gather(square(2), later(0, 3), later(0.01, 4), later(0.15, 5))
+
+    assert asyncio.run(ask()) == [4, 9, 16, 25]
+    assert calls == [[2, 3, 4], [5]]
+
+
 def test_a_failed_call_fails_every_question_of_its_turn_and_the_next_turn_is_asked_again():
     attempts = []
 
