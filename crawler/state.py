@@ -195,7 +195,8 @@ class StateStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA cache_size=-4096")  # KiB
-        self._db.executescript(_SCHEMA)
+        # One transaction: a run killed while the tables are made leaves all of them or none.
+        self._db.executescript(f"BEGIN;{_SCHEMA}COMMIT;")
         self.batch_wait = 0.0  # asked in the crawl's own process: nothing to save by waiting
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
