@@ -80,6 +80,11 @@ class BenchServer:
             time.sleep(0.1)
         self.base = f"http://127.0.0.1:{port_file.read_text()}"
 
+    def cpu(self) -> float:
+        """The server's processor time so far, user and system, in seconds."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stats(self) -> dict:
         with urlopen(self.base + "/__stats") as answer:
             return json.loads(answer.read())
@@ -119,6 +124,7 @@ def timed(args: list[str], env: dict | None = None, cwd: Path = ROOT) -> Child:
 
 def one_run(kind: str, server: BenchServer, work: Path, config: Path, urls: dict[str, Path], rep: int) -> dict:
     server.reset()
+    served_before = server.cpu()
     crawler = [sys.executable, "-m", "crawler.cli", "run", "--config", str(config)]
     if kind in ("floor", "fetch"):
         wall, rss, _, cpu = timed([sys.executable, "-m", "tests.bench.floor", str(urls[kind])])
@@ -140,6 +146,7 @@ def one_run(kind: str, server: BenchServer, work: Path, config: Path, urls: dict
         "images_per_s": round(served["image_requests"] / wall, 1),
         "peak_rss_mb": round(rss, 1),
         "cpu_s": round(cpu, 3),
+        "server_cpu_s": round(server.cpu() - served_before, 3),
         "pages": pages,
         "image_requests": served["image_requests"],
         "images_fetched_twice": served["repeated_images"],
@@ -257,6 +264,10 @@ def main() -> int:
             for kind in KINDS:
                 samples[kind].append(one_run(kind, server, work, config, urls, rep))
                 print(f"  rep {rep + 1} {kind:<6} {samples[kind][-1]['wall_s']:.2f} s", flush=True)
+        middle = lambda kind, key: statistics.median(s[key] for s in samples[kind])  # noqa: E731
+        ceiling_of_images = bound.images_bound(site, work / "posts-0", work / "bound", middle("fetch", "cpu_s"),
+                                               middle("fetch", "server_cpu_s"), middle("floor", "wall_s"), os.cpu_count())
+        print(f"  {bound.line(ceiling_of_images)}", flush=True)
         why_not = shared.unavailable()
         if why_not is None:
             distributed = shared.pair(config, work, args.pair_reps, server.reset, summarise)
@@ -279,7 +290,6 @@ def main() -> int:
 
     runs = {kind: summarise(samples[kind]) for kind in KINDS}
     med = lambda kind, key: runs[kind][key]["median"]  # noqa: E731
-    ceiling_of_images = bound.images_bound(site, med("fetch", "cpu_s"), med("floor", "wall_s"), os.cpu_count())
     results = {
         "machine": machine(),
         "n": args.n,
