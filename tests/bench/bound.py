@@ -21,6 +21,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
+from itertools import count
 from io import BytesIO
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from PIL import Image
 
 from crawler.files import write_atomic
 from crawler.imagecheck import _fitted
+from crawler.settings import IMAGES_THUMB_SIZE
 from tests.bench.site import BenchSite
 
 TIMINGS = 7
@@ -69,18 +71,18 @@ def _posts_written(posts: Path, into: Path) -> float:
 
 
 def images_bound(site: BenchSite, posts: Path, scratch: Path, fetch_cpu_s: float, server_cpu_s: float,
-                 floor_wall_s: float, cores: int, thumb=(400, 300)) -> dict:
+                 floor_wall_s: float, cores: int) -> dict:
     uses = Counter(site.image(url.rsplit("/img/", 1)[1]).body for url in site.image_urls())
     decode = thumbnail = files = 0.0
     with tempfile.TemporaryDirectory(prefix="bound-") as folder:
-        written = iter(range(10**9))
-        for data, count in uses.items():
+        names = count()
+        for data, served in uses.items():
             image = _decoded(data)
-            size = _fitted(image.size, thumb)
-            decode += count * _least(lambda: _decoded(data))
-            thumbnail += count * _least(lambda: _thumbnail(image, size))
+            size = _fitted(image.size, tuple(IMAGES_THUMB_SIZE))
+            decode += served * _least(lambda: _decoded(data))
+            thumbnail += served * _least(lambda: _thumbnail(image, size))
             for content in (data, _thumbnail(image, size)):
-                files += count * _least(lambda: write_atomic(Path(folder) / str(next(written)), content))
+                files += served * _least(lambda: write_atomic(Path(folder) / str(next(names)), content))
     post_files = _posts_written(posts, scratch)
     least = fetch_cpu_s + server_cpu_s + decode + thumbnail + files + post_files
     return {"cores": cores, "floor_wall_s": floor_wall_s, "images": sum(uses.values()),
